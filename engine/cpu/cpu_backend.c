@@ -1,0 +1,209 @@
+/* The reference CPU backend: every stream stepped frame by frame through the
+   scalar cells. */
+
+#include "backend.h"
+#include "cells.h"
+#include "error.h"
+#include "model_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const SwModel* model;
+  uint32_t       streams;
+  size_t*        layer_offset; /* of each layer's state within a stream's */
+  float*         state;        /* [streams][state_size] */
+  float*         scratch;      /* cell scratch, largest layer */
+  float*         dense_a;      /* Dense outputs, ping-pong */
+  float*         dense_b;
+} CpuContext;
+
+static void
+cpu_destroy(void* const context)
+{
+  CpuContext* const cpu = (CpuContext*)context;
+  if (!cpu) {
+    return;
+  }
+  free(cpu->layer_offset);
+  free(cpu->state);
+  free(cpu->scratch);
+  free(cpu->dense_a);
+  free(cpu->dense_b);
+  free(cpu);
+}
+
+static void
+cpu_reset(void* const context, const uint32_t stream)
+{
+  CpuContext* const    cpu   = (CpuContext*)context;
+  const SwModel* const model = cpu->model;
+  float* const         state = cpu->state + (size_t)stream * model->state_size;
+
+  for (uint32_t l = 0; l < model->num_layers; ++l) {
+    const SwLayer* const layer = &model->layers[l];
+    const size_t         U     = layer->units;
+    float* const         h     = state + cpu->layer_offset[l];
+    if (layer->type == SW_LAYER_DENSE) {
+      continue;
+    }
+    if (layer->initial_h) {
+      memcpy(h, layer->initial_h, U * sizeof(float));
+    } else {
+      memset(h, 0, U * sizeof(float));
+    }
+    if (layer->type == SW_LAYER_LSTM) {
+      if (layer->initial_c) {
+        memcpy(h + U, layer->initial_c, U * sizeof(float));
+      } else {
+        memset(h + U, 0, U * sizeof(float));
+      }
+    }
+  }
+}
+
+static SwStatus
+cpu_create(const SwModel* const model, const uint32_t streams,
+           const uint32_t max_block, void** const context, SwError* const err)
+{
+  (void)max_block; /* the CPU steps frame by frame: no per-block buffers */
+
+  CpuContext* const cpu = (CpuContext*)calloc(1, sizeof(CpuContext));
+  if (!cpu) {
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+  }
+  cpu->model   = model;
+  cpu->streams = streams;
+
+  size_t scratch_size = 1U;
+  size_t widest       = 1U;
+  cpu->layer_offset   = (size_t*)calloc(model->num_layers, sizeof(size_t));
+  if (cpu->layer_offset) {
+    size_t offset = 0;
+    for (uint32_t l = 0; l < model->num_layers; ++l) {
+      const SwLayer* const layer = &model->layers[l];
+      cpu->layer_offset[l]       = offset;
+      offset += sw_layer_state_size(layer);
+      const size_t need = sw_cpu_cell_scratch_size(layer);
+      scratch_size      = need > scratch_size ? need : scratch_size;
+      widest            = layer->units > widest ? layer->units : widest;
+    }
+  }
+  cpu->state   = (float*)calloc((size_t)streams * model->state_size + 1U,
+                                sizeof(float));
+  cpu->scratch = (float*)calloc(scratch_size, sizeof(float));
+  cpu->dense_a = (float*)calloc(widest, sizeof(float));
+  cpu->dense_b = (float*)calloc(widest, sizeof(float));
+  if (!cpu->layer_offset || !cpu->state || !cpu->scratch || !cpu->dense_a ||
+      !cpu->dense_b) {
+    cpu_destroy(cpu);
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t s = 0; s < streams; ++s) {
+    cpu_reset(cpu, s);
+  }
+  *context = cpu;
+  return SW_SUCCESS;
+}
+
+static bool
+all_finite(const float* const values, const size_t count)
+{
+  /* Accumulating x*0 turns any NaN or Inf into NaN in one cheap pass. */
+  float probe = 0.0f;
+  for (size_t i = 0; i < count; ++i) {
+    probe += values[i] * 0.0f;
+  }
+  return probe == 0.0f;
+}
+
+/* One frame of one stream through every layer; returns the output vector. */
+static const float*
+cpu_step(CpuContext* const cpu, float* const state, const float* const x)
+{
+  const SwModel* const model = cpu->model;
+  const float*         cur   = x;
+  float*               dense = cpu->dense_a;
+
+  for (uint32_t l = 0; l < model->num_layers; ++l) {
+    const SwLayer* const layer = &model->layers[l];
+    float* const         h     = state + cpu->layer_offset[l];
+    switch (layer->type) {
+    case SW_LAYER_LSTM:
+      sw_cpu_lstm_step(layer, cur, h, h + layer->units, cpu->scratch);
+      cur = h;
+      break;
+    case SW_LAYER_GRU:
+      sw_cpu_gru_step(layer, cur, h, cpu->scratch);
+      cur = h;
+      break;
+    case SW_LAYER_SIMPLE_RNN:
+      sw_cpu_simple_rnn_step(layer, cur, h, cpu->scratch);
+      cur = h;
+      break;
+    case SW_LAYER_DENSE:
+      sw_cpu_dense(layer, cur, dense);
+      cur   = dense;
+      dense = dense == cpu->dense_a ? cpu->dense_b : cpu->dense_a;
+      break;
+    }
+  }
+  return cur;
+}
+
+static SwStatus
+cpu_process(void* const context, const float* const in, float* const out,
+            const uint32_t frames, uint64_t* const nonfinite_resets)
+{
+  CpuContext* const    cpu   = (CpuContext*)context;
+  const SwModel* const model = cpu->model;
+  const size_t         I     = model->input_width;
+  const size_t         O     = model->output_width;
+
+  for (uint32_t s = 0; s < cpu->streams; ++s) {
+    float* const state = cpu->state + (size_t)s * model->state_size;
+    for (uint32_t t = 0; t < frames; ++t) {
+      const size_t       frame = (size_t)s * frames + t;
+      const float* const y     = cpu_step(cpu, state, in + frame * I);
+      float* const       dst   = out + frame * O;
+      if (all_finite(state, model->state_size)) {
+        memcpy(dst, y, O * sizeof(float));
+      } else {
+        cpu_reset(cpu, s);
+        memset(dst, 0, O * sizeof(float));
+        ++*nonfinite_resets;
+      }
+    }
+  }
+  return SW_SUCCESS;
+}
+
+static void
+cpu_get_state(void* const context, const uint32_t stream, const uint32_t layer,
+              float* const dst)
+{
+  const CpuContext* const cpu   = (const CpuContext*)context;
+  const SwModel* const    model = cpu->model;
+  memcpy(dst,
+         cpu->state + (size_t)stream * model->state_size +
+           cpu->layer_offset[layer],
+         sw_layer_state_size(&model->layers[layer]) * sizeof(float));
+}
+
+static void
+cpu_set_state(void* const context, const uint32_t stream, const uint32_t layer,
+              const float* const src)
+{
+  CpuContext* const    cpu   = (CpuContext*)context;
+  const SwModel* const model = cpu->model;
+  memcpy(cpu->state + (size_t)stream * model->state_size +
+           cpu->layer_offset[layer],
+         src, sw_layer_state_size(&model->layers[layer]) * sizeof(float));
+}
+
+const SwBackendIface sw_cpu_backend = {
+  "cpu",       cpu_create,    cpu_destroy,   cpu_reset,
+  cpu_process, cpu_get_state, cpu_set_state,
+};

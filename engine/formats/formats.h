@@ -1,0 +1,18 @@
+/* Format readers: each turns a parsed file into an SwModel or a precise
+   error (private). */
+
+#ifndef SW_FORMATS_H
+#define SW_FORMATS_H
+
+#include "statewave/statewave.h"
+
+#include <cjson/cJSON.h>
+
+/* GuitarML / Automated-GuitarAmpModelling JSON: model_data + state_dict. */
+bool
+sw_guitarml_detect(const cJSON* root);
+
+SwModel*
+sw_guitarml_read(const cJSON* root, const char* path, SwError* err);
+
+#endif

@@ -1,0 +1,386 @@
+/* GuitarML / Automated-GuitarAmpModelling JSON (also Proteus and NeuralPi):
+     {"model_data": {"unit_type": "LSTM"|"GRU", "input_size", "hidden_size",
+                     "num_layers", "output_size", "skip", "bias_fl"},
+      "state_dict": {"rec.weight_ih_l0": [[..]], "rec.weight_hh_l0",
+                     "rec.bias_ih_l0", "rec.bias_hh_l0", ..., "lin.weight",
+                     "lin.bias"},
+      "metadata": {...}}                       (optional, Statewave's own)
+   The network is PyTorch's: y = lin(rnn(x)) (+ x[0] when skip). PyTorch's
+   gate order (i,f,g,o / r,z,n) is the canonical one, so weights are copied
+   as they are. Extra inputs beyond the first are knobs. */
+
+#include "error.h"
+#include "formats.h"
+#include "json_util.h"
+#include "model_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GUITARML_FORMAT "guitarml-json"
+/* The GuitarML training pipeline and the Proteus plugin run at 44.1 kHz. */
+#define GUITARML_DEFAULT_RATE 44100.0
+#define MAX_META 64U
+#define MAX_KNOBS 16U
+
+typedef struct {
+  uint32_t hidden;
+  uint32_t inputs;
+  uint32_t outputs;
+  uint32_t layers;
+  uint32_t gates;
+  bool     is_gru;
+  bool     skip;
+  bool     bias;
+} GuitarmlShape;
+
+/* Everything a read allocates, freed in one place. */
+typedef struct {
+  SwLayerSpec* layers;
+  float**      arrays;
+  size_t       num_arrays;
+  SwMetaEntry  meta[MAX_META];
+  char*        meta_values[MAX_META];
+  uint32_t     num_meta;
+  SwKnobSpec   knobs[MAX_KNOBS];
+  uint32_t     num_knobs;
+  double       sample_rate;
+} GuitarmlRead;
+
+bool
+sw_guitarml_detect(const cJSON* const root)
+{
+  return cJSON_GetObjectItemCaseSensitive(root, "model_data") != NULL;
+}
+
+static float*
+new_array(GuitarmlRead* const read, const size_t count)
+{
+  float* const array = (float*)calloc(count ? count : 1U, sizeof(float));
+  if (array) {
+    read->arrays[read->num_arrays++] = array;
+  }
+  return array;
+}
+
+static SwStatus
+read_shape(const cJSON* const root, const char* const path,
+           GuitarmlShape* const shape, SwError* const err)
+{
+  const cJSON* const data = cJSON_GetObjectItemCaseSensitive(root, "model_data");
+  if (!cJSON_IsObject(data)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: model_data is %s; expected an object", path,
+                        sw_json_kind(data));
+  }
+  const cJSON* const model = cJSON_GetObjectItemCaseSensitive(data, "model");
+  if (model && !(cJSON_IsString(model) &&
+                 !strcmp(model->valuestring, "SimpleRNN"))) {
+    return sw_error_set(err, SW_ERR_UNSUPPORTED,
+                        "%s: model_data.model is %s%s%s; expected "
+                        "\"SimpleRNN\" (the only GuitarML network with "
+                        "recurrent state)",
+                        path, cJSON_IsString(model) ? "\"" : "",
+                        cJSON_IsString(model) ? model->valuestring
+                                              : sw_json_kind(model),
+                        cJSON_IsString(model) ? "\"" : "");
+  }
+  const cJSON* const unit = cJSON_GetObjectItemCaseSensitive(data, "unit_type");
+  if (!cJSON_IsString(unit) || (strcmp(unit->valuestring, "LSTM") &&
+                                strcmp(unit->valuestring, "GRU"))) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: model_data.unit_type is %s%s%s; expected \"LSTM\" "
+                        "or \"GRU\"",
+                        path, cJSON_IsString(unit) ? "\"" : "",
+                        cJSON_IsString(unit) ? unit->valuestring
+                                             : sw_json_kind(unit),
+                        cJSON_IsString(unit) ? "\"" : "");
+  }
+  shape->is_gru = !strcmp(unit->valuestring, "GRU");
+  shape->gates  = shape->is_gru ? 3U : 4U;
+
+  uint32_t skip = 0;
+  SwStatus st   = SW_SUCCESS;
+  if ((st = sw_json_uint(data, "model_data", "hidden_size", true, 0, 1,
+                         SW_MAX_UNITS, &shape->hidden, path, err)) ||
+      (st = sw_json_uint(data, "model_data", "input_size", false, 1, 1,
+                         SW_MAX_INPUT_WIDTH, &shape->inputs, path, err)) ||
+      (st = sw_json_uint(data, "model_data", "output_size", false, 1, 1,
+                         SW_MAX_UNITS, &shape->outputs, path, err)) ||
+      (st = sw_json_uint(data, "model_data", "num_layers", false, 1, 1,
+                         SW_MAX_LAYERS - 1U, &shape->layers, path, err)) ||
+      (st = sw_json_uint(data, "model_data", "skip", false, 0, 0, 1, &skip,
+                         path, err)) ||
+      (st = sw_json_bool(data, "model_data", "bias_fl", true, &shape->bias,
+                         path, err))) {
+    return st;
+  }
+  shape->skip = skip != 0;
+  return SW_SUCCESS;
+}
+
+static SwStatus
+read_floats(GuitarmlRead* const read, const cJSON* const dict,
+            const char* const key, const size_t rows, const size_t cols,
+            const float** const dst, const char* const path,
+            SwError* const err)
+{
+  char field[96];
+  snprintf(field, sizeof(field), "state_dict.%s", key);
+  float* const array = new_array(read, rows ? rows * cols : cols);
+  if (!array) {
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
+  }
+  const SwStatus st =
+    sw_json_floats(cJSON_GetObjectItemCaseSensitive(dict, key), rows, cols,
+                   array, field, path, err);
+  *dst = array;
+  return st;
+}
+
+static SwStatus
+read_layers(GuitarmlRead* const read, const cJSON* const root,
+            const GuitarmlShape* const shape, const char* const path,
+            SwError* const err)
+{
+  const cJSON* const dict = cJSON_GetObjectItemCaseSensitive(root, "state_dict");
+  if (!cJSON_IsObject(dict)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: state_dict is %s; expected an object with the "
+                        "PyTorch weights (rec.weight_ih_l0, ..., lin.weight, "
+                        "lin.bias)",
+                        path, dict ? sw_json_kind(dict) : "missing");
+  }
+  const size_t rows = (size_t)shape->gates * shape->hidden;
+  char         key[64];
+  SwStatus     st    = SW_SUCCESS;
+  uint32_t     width = shape->inputs;
+
+  for (uint32_t l = 0; l < shape->layers; ++l) {
+    SwLayerSpec* const layer = &read->layers[l];
+    *layer = sw_layer_spec(shape->is_gru ? SW_LAYER_GRU : SW_LAYER_LSTM,
+                           shape->hidden);
+    layer->use_bias = shape->bias;
+    snprintf(key, sizeof(key), "rec.weight_ih_l%u", l);
+    if ((st = read_floats(read, dict, key, rows, width, &layer->kernel, path,
+                          err))) {
+      return st;
+    }
+    snprintf(key, sizeof(key), "rec.weight_hh_l%u", l);
+    if ((st = read_floats(read, dict, key, rows, shape->hidden,
+                          &layer->recurrent_kernel, path, err))) {
+      return st;
+    }
+    if (shape->bias) {
+      snprintf(key, sizeof(key), "rec.bias_ih_l%u", l);
+      if ((st = read_floats(read, dict, key, 0, rows, &layer->bias, path,
+                            err))) {
+        return st;
+      }
+      snprintf(key, sizeof(key), "rec.bias_hh_l%u", l);
+      if ((st = read_floats(read, dict, key, 0, rows, &layer->recurrent_bias,
+                            path, err))) {
+        return st;
+      }
+    }
+    width = shape->hidden;
+  }
+
+  SwLayerSpec* const head = &read->layers[shape->layers];
+  *head = sw_layer_spec(SW_LAYER_DENSE, shape->outputs);
+  if ((st = read_floats(read, dict, "lin.weight", shape->outputs,
+                        shape->hidden, &head->kernel, path, err))) {
+    return st;
+  }
+  /* nn.Linear always has a bias unless built with bias=False. */
+  if (cJSON_GetObjectItemCaseSensitive(dict, "lin.bias")) {
+    st = read_floats(read, dict, "lin.bias", 0, shape->outputs, &head->bias,
+                     path, err);
+  } else {
+    head->use_bias = false;
+  }
+  return st;
+}
+
+static SwStatus
+add_meta(GuitarmlRead* const read, const char* const key,
+         const char* const value, const char* const path, SwError* const err)
+{
+  if (read->num_meta == MAX_META) {
+    return SW_SUCCESS; /* more is not worth showing */
+  }
+  const size_t n    = strlen(value) + 1U;
+  char* const  copy = (char*)malloc(n);
+  if (!copy) {
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
+  }
+  memcpy(copy, value, n);
+  read->meta_values[read->num_meta] = copy;
+  read->meta[read->num_meta].key    = key;
+  read->meta[read->num_meta].value  = copy;
+  ++read->num_meta;
+  return SW_SUCCESS;
+}
+
+static SwStatus
+read_knobs(GuitarmlRead* const read, const cJSON* const knobs,
+           const GuitarmlShape* const shape, const char* const path,
+           SwError* const err)
+{
+  if (!cJSON_IsArray(knobs)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: metadata.knobs is %s; expected an array of "
+                        "{name, min, max, default}",
+                        path, sw_json_kind(knobs));
+  }
+  const cJSON* knob = NULL;
+  cJSON_ArrayForEach(knob, knobs)
+  {
+    const uint32_t k = read->num_knobs;
+    if (k >= shape->inputs - 1U || k >= MAX_KNOBS) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "%s: metadata.knobs has more entries than the "
+                          "model's %u knob inputs",
+                          path, shape->inputs - 1U);
+    }
+    const cJSON* const name = cJSON_GetObjectItemCaseSensitive(knob, "name");
+    double min = 0.0, max = 1.0, def = 0.5;
+    const cJSON* item = NULL;
+    if (((item = cJSON_GetObjectItemCaseSensitive(knob, "min")) &&
+         !sw_json_number_value(item, &min)) ||
+        ((item = cJSON_GetObjectItemCaseSensitive(knob, "max")) &&
+         !sw_json_number_value(item, &max)) ||
+        ((item = cJSON_GetObjectItemCaseSensitive(knob, "default")) &&
+         !sw_json_number_value(item, &def)) ||
+        (name && !cJSON_IsString(name))) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "%s: metadata.knobs[%u]: expected {\"name\": string, "
+                          "\"min\", \"max\", \"default\": numbers}",
+                          path, k);
+    }
+    read->knobs[k].name          = name ? name->valuestring : NULL;
+    read->knobs[k].min           = (float)min;
+    read->knobs[k].max           = (float)max;
+    read->knobs[k].default_value = (float)def;
+    ++read->num_knobs;
+  }
+  return SW_SUCCESS;
+}
+
+/* Statewave's optional "metadata" object: free-text facts, the training
+   sample rate and knob descriptions. */
+static SwStatus
+read_metadata(GuitarmlRead* const read, const cJSON* const root,
+              const GuitarmlShape* const shape, const char* const path,
+              SwError* const err)
+{
+  read->sample_rate = 0.0;
+  const cJSON* const meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+  if (meta && !cJSON_IsObject(meta)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: metadata is %s; expected an object", path,
+                        sw_json_kind(meta));
+  }
+  const cJSON* item = NULL;
+  SwStatus     st   = SW_SUCCESS;
+  cJSON_ArrayForEach(item, meta)
+  {
+    char        number[64];
+    const char* value = NULL;
+    double      v     = 0.0;
+    if (!strcmp(item->string, "samplerate") ||
+        !strcmp(item->string, "sample_rate")) {
+      if (!sw_json_number_value(item, &v) || !(v > 0.0 && v <= 10.0e6)) {
+        return sw_error_set(err, SW_ERR_BAD_MODEL,
+                            "%s: metadata.%s is %s; expected a sample rate in "
+                            "Hz",
+                            path, item->string, sw_json_kind(item));
+      }
+      read->sample_rate = v;
+      continue;
+    }
+    if (!strcmp(item->string, "knobs")) {
+      if ((st = read_knobs(read, item, shape, path, err))) {
+        return st;
+      }
+      continue;
+    }
+    if (cJSON_IsString(item)) {
+      value = item->valuestring;
+    } else if (cJSON_IsNumber(item)) {
+      snprintf(number, sizeof(number), "%.9g", item->valuedouble);
+      value = number;
+    } else if (cJSON_IsBool(item)) {
+      value = cJSON_IsTrue(item) ? "true" : "false";
+    } else {
+      continue; /* nested values are not shown */
+    }
+    if ((st = add_meta(read, item->string, value, path, err))) {
+      return st;
+    }
+  }
+  if (read->sample_rate == 0.0) {
+    read->sample_rate = GUITARML_DEFAULT_RATE;
+    st = add_meta(read, "sample_rate_note",
+                  "not stated in the file; GuitarML models are trained at "
+                  "44.1 kHz",
+                  path, err);
+  }
+  return st;
+}
+
+static void
+free_read(GuitarmlRead* const read)
+{
+  for (size_t i = 0; i < read->num_arrays; ++i) {
+    free(read->arrays[i]);
+  }
+  for (uint32_t i = 0; i < read->num_meta; ++i) {
+    free(read->meta_values[i]);
+  }
+  free(read->arrays);
+  free(read->layers);
+}
+
+SwModel*
+sw_guitarml_read(const cJSON* const root, const char* const path,
+                 SwError* const err)
+{
+  GuitarmlShape shape;
+  if (read_shape(root, path, &shape, err)) {
+    return NULL;
+  }
+
+  GuitarmlRead read;
+  memset(&read, 0, sizeof(read));
+  read.layers = (SwLayerSpec*)calloc(shape.layers + 1U, sizeof(SwLayerSpec));
+  read.arrays = (float**)calloc(4U * shape.layers + 2U, sizeof(float*));
+  SwModel* model = NULL;
+  if (!read.layers || !read.arrays) {
+    sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
+  } else if (!read_layers(&read, root, &shape, path, err) &&
+             !read_metadata(&read, root, &shape, path, err)) {
+    SwModelSpec spec;
+    memset(&spec, 0, sizeof(spec));
+    spec.input_width  = shape.inputs;
+    spec.num_layers   = shape.layers + 1U;
+    spec.layers       = read.layers;
+    spec.skip         = shape.skip;
+    spec.sample_rate  = read.sample_rate;
+    spec.num_knobs    = read.num_knobs;
+    spec.knobs        = read.knobs;
+    spec.num_metadata = read.num_meta;
+    spec.metadata     = read.meta;
+    model             = sw_model_build(&spec, 0, err);
+    if (!model) {
+      sw_error_prefix(err, "%s: ", path);
+    } else if (sw_model_set_origin(model, GUITARML_FORMAT, path, err)) {
+      sw_model_free(model);
+      model = NULL;
+    }
+  }
+  free_read(&read);
+  return model;
+}

@@ -1,0 +1,178 @@
+/* sw_model_load: read a file, recognise its format by content (never by
+   extension) and hand it to that format's reader. */
+
+#include "error.h"
+#include "formats.h"
+#include "json_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* No real model comes near this; refusing early avoids exhausting memory. */
+#define SW_MAX_MODEL_FILE_SIZE (512L * 1024L * 1024L)
+
+#define SW_FORMATS_READ "GuitarML/Proteus JSON"
+
+static char*
+read_file(const char* const path, size_t* const size, SwError* const err)
+{
+  struct stat info;
+  if (stat(path, &info)) {
+    sw_error_set(err, SW_ERR_IO, "%s: cannot open: %s", path,
+                 strerror(errno));
+    return NULL;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    sw_error_set(err, SW_ERR_IO, "%s: not a regular file; expected a model "
+                 "file", path);
+    return NULL;
+  }
+  if (info.st_size > SW_MAX_MODEL_FILE_SIZE) {
+    sw_error_set(err, SW_ERR_BAD_MODEL,
+                 "%s: file is %lld bytes; expected a model under %ld MiB",
+                 path, (long long)info.st_size,
+                 SW_MAX_MODEL_FILE_SIZE / (1024L * 1024L));
+    return NULL;
+  }
+
+  FILE* const file = fopen(path, "rb");
+  if (!file) {
+    sw_error_set(err, SW_ERR_IO, "%s: cannot open: %s", path,
+                 strerror(errno));
+    return NULL;
+  }
+  const size_t expected = (size_t)info.st_size;
+  char* const  data     = (char*)malloc(expected + 1U);
+  if (!data) {
+    fclose(file);
+    sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
+    return NULL;
+  }
+  const size_t got = fread(data, 1, expected, file);
+  const bool   bad = ferror(file) != 0;
+  fclose(file);
+  if (bad) {
+    free(data);
+    sw_error_set(err, SW_ERR_IO, "%s: read error", path);
+    return NULL;
+  }
+  data[got] = '\0';
+  *size     = got;
+  return data;
+}
+
+static bool
+starts_with(const char* const data, const size_t size, const char* const magic,
+            const size_t magic_size)
+{
+  return size >= magic_size && !memcmp(data, magic, magic_size);
+}
+
+/* Name formats Statewave recognises but cannot read in this version, so the
+   user learns what the file is rather than "invalid JSON". */
+static const char*
+unsupported_binary_format(const char* const data, const size_t size)
+{
+  if (starts_with(data, size, "\x89HDF\r\n\x1a\n", 8)) {
+    return "a Keras HDF5 (.h5) file";
+  }
+  if (starts_with(data, size, "PK\x03\x04", 4)) {
+    return "a zip archive (Keras 3 .keras?)";
+  }
+  if (starts_with(data, size, "RIFF", 4)) {
+    return "a RIFF/WAV audio file";
+  }
+  return NULL;
+}
+
+static const char*
+unsupported_json_format(const cJSON* const root)
+{
+  if (cJSON_GetObjectItemCaseSensitive(root, "layers") &&
+      cJSON_GetObjectItemCaseSensitive(root, "in_shape")) {
+    return "RTNeural/AIDA-X JSON";
+  }
+  if (cJSON_GetObjectItemCaseSensitive(root, "architecture") &&
+      cJSON_GetObjectItemCaseSensitive(root, "weights")) {
+    return "Neural Amp Modeler (.nam)";
+  }
+  return NULL;
+}
+
+static SwModel*
+load_json(const char* const data, const size_t size, const char* const path,
+          SwError* const err)
+{
+  cJSON* const root = sw_json_parse(data, size, path, err);
+  if (!root) {
+    return NULL;
+  }
+  SwModel*          model = NULL;
+  const char* const other = unsupported_json_format(root);
+  if (!cJSON_IsObject(root)) {
+    sw_error_set(err, SW_ERR_BAD_MODEL,
+                 "%s: the JSON document is %s; expected an object (%s)", path,
+                 sw_json_kind(root), SW_FORMATS_READ);
+  } else if (sw_guitarml_detect(root)) {
+    model = sw_guitarml_read(root, path, err);
+  } else if (other) {
+    sw_error_set(err, SW_ERR_UNSUPPORTED,
+                 "%s: %s is not readable by this version; it reads %s", path,
+                 other, SW_FORMATS_READ);
+  } else {
+    sw_error_set(err, SW_ERR_BAD_MODEL,
+                 "%s: unknown JSON model; expected %s (an object with "
+                 "\"model_data\" and \"state_dict\")",
+                 path, SW_FORMATS_READ);
+  }
+  cJSON_Delete(root);
+  return model;
+}
+
+SwModel*
+sw_model_load(const char* const path, SwError* const err)
+{
+  if (!path) {
+    sw_error_set(err, SW_ERR_BAD_ARG, "model path is NULL");
+    return NULL;
+  }
+  size_t      size = 0;
+  char* const data = read_file(path, &size, err);
+  if (!data) {
+    return NULL;
+  }
+
+  SwModel* model = NULL;
+  size_t   start = 0;
+  if (starts_with(data, size, "\xef\xbb\xbf", 3)) {
+    start = 3; /* UTF-8 byte order mark */
+  }
+  while (start < size && strchr(" \t\r\n", data[start])) {
+    ++start;
+  }
+  const char* const other = unsupported_binary_format(data, size);
+  if (size == 0 || start == size) {
+    sw_error_set(err, SW_ERR_BAD_MODEL, "%s: empty file; expected a model (%s)",
+                 path, SW_FORMATS_READ);
+  } else if (other) {
+    sw_error_set(err, SW_ERR_UNSUPPORTED,
+                 "%s: %s is not readable by this version; it reads %s", path,
+                 other, SW_FORMATS_READ);
+  } else if (data[start] == '{' || data[start] == '[') {
+    model = load_json(data + start, size - start, path, err);
+  } else {
+    sw_error_set(err, SW_ERR_BAD_MODEL,
+                 "%s: not a model file Statewave recognises; expected %s",
+                 path, SW_FORMATS_READ);
+  }
+  free(data);
+  if (model) {
+    SwModelInfo info;
+    sw_model_info(model, &info);
+    sw_log(SW_LOG_INFO, "%s: loaded (%s)", path, info.format);
+  }
+  return model;
+}

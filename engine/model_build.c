@@ -1,0 +1,457 @@
+/* Building a canonical model from a spec: validation of every dimension and
+   value, copies of given weights, Keras initializers for the rest. Every
+   format reader ends here, so this is the one place models are checked. */
+
+#include "activation.h"
+#include "error.h"
+#include "initializers.h"
+#include "model_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Gains beyond this are certainly a unit mistake (dB vs linear). */
+#define SW_MAX_GAIN_DB 120.0f
+#define SW_MAX_SAMPLE_RATE 10.0e6
+
+/* Array ids, which seed one generator each. */
+enum { ARRAY_KERNEL, ARRAY_RECURRENT, ARRAY_BIAS };
+
+static const char*
+layer_type_name(const SwLayerType type)
+{
+  switch (type) {
+  case SW_LAYER_LSTM:
+    return "LSTM";
+  case SW_LAYER_GRU:
+    return "GRU";
+  case SW_LAYER_SIMPLE_RNN:
+    return "SimpleRNN";
+  case SW_LAYER_DENSE:
+    return "Dense";
+  }
+  return "unknown";
+}
+
+SwLayerSpec
+sw_layer_spec(const SwLayerType type, const uint32_t units)
+{
+  SwLayerSpec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.type             = type;
+  spec.units            = units;
+  spec.use_bias         = true;
+  spec.unit_forget_bias = type == SW_LAYER_LSTM;
+  spec.gru_reset        = SW_GRU_RESET_AFTER;
+  return spec;
+}
+
+static uint32_t
+gate_count(const SwLayerType type)
+{
+  switch (type) {
+  case SW_LAYER_LSTM:
+    return 4;
+  case SW_LAYER_GRU:
+    return 3;
+  case SW_LAYER_SIMPLE_RNN:
+  case SW_LAYER_DENSE:
+    return 1;
+  }
+  return 0;
+}
+
+static bool
+is_recurrent(const SwLayerType type)
+{
+  return type != SW_LAYER_DENSE;
+}
+
+/* Index of the first non-finite value, or -1. */
+static long
+first_nonfinite(const float* const values, const size_t count)
+{
+  for (size_t i = 0; i < count; ++i) {
+    if (!isfinite(values[i])) {
+      return (long)i;
+    }
+  }
+  return -1;
+}
+
+static SwStatus
+check_array(const float* const values, const size_t count,
+            const uint32_t index, const SwLayerType type,
+            const char* const name, SwError* const err)
+{
+  if (!values) {
+    return SW_SUCCESS;
+  }
+  const long bad = first_nonfinite(values, count);
+  if (bad >= 0) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (%s): %s[%ld] is %g; expected a finite number",
+                        index, layer_type_name(type), name, bad,
+                        (double)values[bad]);
+  }
+  return SW_SUCCESS;
+}
+
+static SwStatus
+validate_layer(const SwLayerSpec* const spec, const uint32_t index,
+               const uint32_t input_width, SwError* const err)
+{
+  if ((unsigned)spec->type > (unsigned)SW_LAYER_DENSE) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u: type is %d; expected LSTM, GRU, SimpleRNN "
+                        "or Dense",
+                        index, (int)spec->type);
+  }
+  const char* const type_name = layer_type_name(spec->type);
+  if (spec->units < 1 || spec->units > SW_MAX_UNITS) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (%s): units is %u; expected 1..%u", index,
+                        type_name, spec->units, SW_MAX_UNITS);
+  }
+  if (!sw_activation_valid(spec->activation)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (%s): activation is %d; expected a Keras "
+                        "activation",
+                        index, type_name, (int)spec->activation);
+  }
+  if (!sw_activation_valid(spec->recurrent_activation)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (%s): recurrent_activation is %d; expected "
+                        "a Keras activation",
+                        index, type_name, (int)spec->recurrent_activation);
+  }
+  if ((unsigned)spec->gru_reset > (unsigned)SW_GRU_RESET_BEFORE) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (%s): gru_reset is %d; expected reset after "
+                        "(0) or before (1)",
+                        index, type_name, (int)spec->gru_reset);
+  }
+  if (spec->type == SW_LAYER_SIMPLE_RNN && spec->activation != SW_ACT_DEFAULT &&
+      spec->activation != SW_ACT_TANH && spec->activation != SW_ACT_RELU) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (SimpleRNN): activation is %s; expected tanh "
+                        "or relu",
+                        index, sw_activation_name(spec->activation));
+  }
+  if (!is_recurrent(spec->type) && (spec->initial_h || spec->initial_c)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (Dense): an initial state was given; Dense "
+                        "layers have no state",
+                        index);
+  }
+  if (spec->type != SW_LAYER_LSTM && spec->initial_c) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layer %u (%s): initial_c was given; only LSTM layers "
+                        "have a cell state",
+                        index, type_name);
+  }
+
+  const size_t rows = (size_t)gate_count(spec->type) * spec->units;
+  SwStatus     st   = SW_SUCCESS;
+  if ((st = check_array(spec->kernel, rows * input_width, index, spec->type,
+                        "kernel", err)) ||
+      (st = check_array(spec->bias, rows, index, spec->type, "bias", err)) ||
+      (st = check_array(spec->initial_h, spec->units, index, spec->type,
+                        "initial_h", err)) ||
+      (st = check_array(spec->initial_c, spec->units, index, spec->type,
+                        "initial_c", err))) {
+    return st;
+  }
+  if (is_recurrent(spec->type) &&
+      ((st = check_array(spec->recurrent_kernel, rows * spec->units, index,
+                         spec->type, "recurrent_kernel", err)) ||
+       (st = check_array(spec->recurrent_bias, rows, index, spec->type,
+                         "recurrent_bias", err)))) {
+    return st;
+  }
+  return SW_SUCCESS;
+}
+
+static SwStatus
+validate_model(const SwModelSpec* const spec, SwError* const err)
+{
+  if (spec->input_width < 1 || spec->input_width > SW_MAX_INPUT_WIDTH) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "input_width is %u; expected 1..%u", spec->input_width,
+                        SW_MAX_INPUT_WIDTH);
+  }
+  if (spec->num_layers < 1 || spec->num_layers > SW_MAX_LAYERS) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "num_layers is %u; expected 1..%u", spec->num_layers,
+                        SW_MAX_LAYERS);
+  }
+  if (!spec->layers) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "layers is NULL; expected %u layer specs",
+                        spec->num_layers);
+  }
+  if (!isfinite(spec->input_gain_db) ||
+      fabsf(spec->input_gain_db) > SW_MAX_GAIN_DB) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "input_gain_db is %g; expected a finite gain within "
+                        "+-%g dB",
+                        (double)spec->input_gain_db, (double)SW_MAX_GAIN_DB);
+  }
+  if (!isfinite(spec->output_gain_db) ||
+      fabsf(spec->output_gain_db) > SW_MAX_GAIN_DB) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "output_gain_db is %g; expected a finite gain within "
+                        "+-%g dB",
+                        (double)spec->output_gain_db, (double)SW_MAX_GAIN_DB);
+  }
+  if (!(spec->sample_rate >= 0.0 && spec->sample_rate <= SW_MAX_SAMPLE_RATE)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "sample_rate is %g; expected 0 (unknown) or a rate in "
+                        "Hz up to %g",
+                        spec->sample_rate, SW_MAX_SAMPLE_RATE);
+  }
+  if (spec->num_knobs > spec->input_width - 1U) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "num_knobs is %u; expected at most input_width - 1 = %u "
+                        "(column 0 is the audio)",
+                        spec->num_knobs, spec->input_width - 1U);
+  }
+  if (spec->num_knobs && !spec->knobs) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "knobs is NULL; expected %u knob specs",
+                        spec->num_knobs);
+  }
+  for (uint32_t k = 0; k < spec->num_knobs; ++k) {
+    const SwKnobSpec* const knob = &spec->knobs[k];
+    if (!isfinite(knob->min) || !isfinite(knob->max) ||
+        !(knob->min <= knob->max) || !(knob->default_value >= knob->min) ||
+        !(knob->default_value <= knob->max)) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "knob %u: range [%g, %g] with default %g; expected "
+                          "finite min <= default <= max",
+                          k + 1U, (double)knob->min, (double)knob->max,
+                          (double)knob->default_value);
+    }
+  }
+  if (spec->num_metadata && !spec->metadata) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "metadata is NULL; expected %u entries",
+                        spec->num_metadata);
+  }
+  for (uint32_t i = 0; i < spec->num_metadata; ++i) {
+    if (!spec->metadata[i].key) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "metadata[%u]: key is NULL; expected a string", i);
+    }
+  }
+
+  uint32_t width = spec->input_width;
+  for (uint32_t i = 0; i < spec->num_layers; ++i) {
+    const SwStatus st = validate_layer(&spec->layers[i], i, width, err);
+    if (st) {
+      return st;
+    }
+    width = spec->layers[i].units;
+  }
+  return SW_SUCCESS;
+}
+
+static float*
+alloc_floats(const size_t count)
+{
+  return (float*)calloc(count ? count : 1U, sizeof(float));
+}
+
+static float*
+copy_floats(const float* const src, const size_t count)
+{
+  float* const dst = alloc_floats(count);
+  if (dst && src) {
+    memcpy(dst, src, count * sizeof(float));
+  }
+  return dst;
+}
+
+static SwActivation
+resolve_activation(const SwLayerType type, const SwActivation act)
+{
+  if (act != SW_ACT_DEFAULT) {
+    return act;
+  }
+  return type == SW_LAYER_DENSE ? SW_ACT_LINEAR : SW_ACT_TANH;
+}
+
+static SwStatus
+build_layer(SwLayer* const layer, const SwLayerSpec* const spec,
+            const uint32_t index, const uint32_t input_width,
+            const uint64_t seed, SwError* const err)
+{
+  const uint32_t U    = spec->units;
+  const uint32_t G    = gate_count(spec->type);
+  const size_t   rows = (size_t)G * U;
+
+  layer->type                 = spec->type;
+  layer->input_width          = input_width;
+  layer->units                = U;
+  layer->gates                = G;
+  layer->activation           = resolve_activation(spec->type, spec->activation);
+  layer->recurrent_activation = spec->recurrent_activation == SW_ACT_DEFAULT
+                                  ? SW_ACT_SIGMOID
+                                  : spec->recurrent_activation;
+  layer->gru_reset            = spec->gru_reset;
+  layer->use_bias             = spec->use_bias;
+
+  SwRng rng;
+  layer->kernel = copy_floats(spec->kernel, rows * input_width);
+  if (layer->kernel && !spec->kernel) {
+    sw_rng_seed(&rng, seed, index, ARRAY_KERNEL);
+    sw_init_glorot_uniform(&rng, layer->kernel, rows * input_width, input_width,
+                           rows);
+  }
+
+  /* Biases: zeros unless given; unit_forget_bias puts Keras's 1.0 on the
+     forget gate (rows U..2U in i, f, g, o order). */
+  layer->bias = copy_floats(spec->use_bias ? spec->bias : NULL, rows);
+  if (layer->bias && spec->use_bias && !spec->bias &&
+      spec->type == SW_LAYER_LSTM && spec->unit_forget_bias) {
+    for (uint32_t j = U; j < 2U * U; ++j) {
+      layer->bias[j] = 1.0f;
+    }
+  }
+  if (!layer->kernel || !layer->bias) {
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+  }
+
+  if (is_recurrent(spec->type)) {
+    layer->recurrent_kernel = copy_floats(spec->recurrent_kernel, rows * U);
+    layer->recurrent_bias =
+      copy_floats(spec->use_bias ? spec->recurrent_bias : NULL, rows);
+    if (!layer->recurrent_kernel || !layer->recurrent_bias) {
+      return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+    }
+    if (!spec->recurrent_kernel) {
+      sw_rng_seed(&rng, seed, index, ARRAY_RECURRENT);
+      if (sw_init_orthogonal(&rng, layer->recurrent_kernel, rows, U)) {
+        return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+      }
+    }
+    if (spec->initial_h &&
+        !(layer->initial_h = copy_floats(spec->initial_h, U))) {
+      return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+    }
+    if (spec->initial_c &&
+        !(layer->initial_c = copy_floats(spec->initial_c, U))) {
+      return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+    }
+  }
+  return SW_SUCCESS;
+}
+
+static char*
+dup_string(const char* const s)
+{
+  const size_t n    = strlen(s) + 1U;
+  char* const  copy = (char*)malloc(n);
+  if (copy) {
+    memcpy(copy, s, n);
+  }
+  return copy;
+}
+
+static SwStatus
+build_facts(SwModel* const model, const SwModelSpec* const spec,
+            SwError* const err)
+{
+  model->input_width    = spec->input_width;
+  model->skip           = spec->skip;
+  model->input_gain_db  = spec->input_gain_db;
+  model->output_gain_db = spec->output_gain_db;
+  model->sample_rate    = spec->sample_rate;
+
+  /* Every extra input column is a knob; undescribed ones get defaults. */
+  model->num_knobs = spec->input_width - 1U;
+  model->knobs =
+    (SwKnobSpec*)calloc(model->num_knobs ? model->num_knobs : 1U,
+                        sizeof(SwKnobSpec));
+  if (!model->knobs) {
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t k = 0; k < model->num_knobs; ++k) {
+    SwKnobSpec knob = {NULL, 0.0f, 1.0f, 0.5f};
+    if (k < spec->num_knobs) {
+      knob = spec->knobs[k];
+    }
+    char default_name[32];
+    snprintf(default_name, sizeof(default_name), "knob %u", k + 1U);
+    const char* const name = knob.name ? knob.name : default_name;
+    if (!(model->knobs[k].name = dup_string(name))) {
+      return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+    }
+    model->knobs[k].min           = knob.min;
+    model->knobs[k].max           = knob.max;
+    model->knobs[k].default_value = knob.default_value;
+  }
+
+  model->metadata =
+    (SwMetaEntry*)calloc(spec->num_metadata ? spec->num_metadata : 1U,
+                         sizeof(SwMetaEntry));
+  if (!model->metadata) {
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t i = 0; i < spec->num_metadata; ++i) {
+    const char* const value = spec->metadata[i].value;
+    model->metadata[i].key   = dup_string(spec->metadata[i].key);
+    model->metadata[i].value = dup_string(value ? value : "");
+    ++model->num_metadata;
+    if (!model->metadata[i].key || !model->metadata[i].value) {
+      return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+    }
+  }
+  return SW_SUCCESS;
+}
+
+SwModel*
+sw_model_build(const SwModelSpec* const spec, const uint64_t seed,
+               SwError* const err)
+{
+  if (!spec) {
+    sw_error_set(err, SW_ERR_BAD_ARG, "model spec is NULL");
+    return NULL;
+  }
+  if (validate_model(spec, err)) {
+    return NULL;
+  }
+
+  SwModel* const model = (SwModel*)calloc(1, sizeof(SwModel));
+  if (!model) {
+    sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+    return NULL;
+  }
+  model->layers = (SwLayer*)calloc(spec->num_layers, sizeof(SwLayer));
+  if (!model->layers || sw_model_set_origin(model, "spec", "", err) ||
+      build_facts(model, spec, err)) {
+    sw_model_free(model);
+    return NULL;
+  }
+
+  uint32_t width = spec->input_width;
+  for (uint32_t i = 0; i < spec->num_layers; ++i) {
+    SwLayer* const layer = &model->layers[i];
+    model->num_layers    = i + 1U; /* so free() sees what was allocated */
+    if (build_layer(layer, &spec->layers[i], i, width, seed, err)) {
+      sw_model_free(model);
+      return NULL;
+    }
+    const size_t rows = (size_t)layer->gates * layer->units;
+    model->num_params += rows * width + rows;
+    if (is_recurrent(layer->type)) {
+      model->num_params += rows * layer->units + rows;
+    }
+    model->state_size += sw_layer_state_size(layer);
+    width = layer->units;
+  }
+  model->output_width = width;
+  return model;
+}

@@ -1,0 +1,64 @@
+/* The canonical model in memory (private to libstatewave). */
+
+#ifndef SW_MODEL_IMPL_H
+#define SW_MODEL_IMPL_H
+
+#include "statewave/statewave.h"
+
+#include <stddef.h>
+
+/* Largest accepted dimensions: far beyond any real-time model, small enough
+   that sizes cannot overflow. */
+#define SW_MAX_UNITS 4096U
+#define SW_MAX_INPUT_WIDTH 4096U
+#define SW_MAX_LAYERS 64U
+
+/* One layer, weights in the canonical (cuDNN) layout described in
+   statewave.h. Biases are always present (zeros when !use_bias). */
+typedef struct {
+  SwLayerType  type;
+  uint32_t     input_width;
+  uint32_t     units;
+  uint32_t     gates;
+  SwActivation activation;           /* resolved, never SW_ACT_DEFAULT */
+  SwActivation recurrent_activation; /* resolved, never SW_ACT_DEFAULT */
+  SwGruReset   gru_reset;
+  bool         use_bias;
+  float*       kernel;           /* [G*U x I] */
+  float*       recurrent_kernel; /* [G*U x U] or NULL (Dense) */
+  float*       bias;             /* [G*U] */
+  float*       recurrent_bias;   /* [G*U] or NULL (Dense) */
+  float*       initial_h;        /* [U] or NULL */
+  float*       initial_c;        /* [U] or NULL */
+} SwLayer;
+
+struct SwModelImpl {
+  char*        format;
+  char*        path;
+  uint32_t     input_width;
+  uint32_t     output_width;
+  uint32_t     num_layers;
+  SwLayer*     layers;
+  bool         skip;
+  float        input_gain_db;
+  float        output_gain_db;
+  double       sample_rate;
+  uint32_t     num_knobs; /* always input_width - 1 */
+  SwKnobSpec*  knobs;     /* names owned by the model */
+  uint32_t     num_metadata;
+  SwMetaEntry* metadata; /* strings owned by the model */
+  size_t       state_size;
+  size_t       num_params;
+};
+
+/* State floats a layer keeps per stream: [h, c] for LSTM, [h] for GRU and
+   SimpleRNN, none for Dense. */
+size_t
+sw_layer_state_size(const SwLayer* layer);
+
+/* Set the format name and source path of a freshly built model. */
+SwStatus
+sw_model_set_origin(SwModel* model, const char* format, const char* path,
+                    SwError* err);
+
+#endif

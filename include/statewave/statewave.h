@@ -1,0 +1,450 @@
+/*
+  Statewave: stateful, streaming inference of recurrent networks (LSTM, GRU,
+  SimpleRNN with Dense heads) over audio and time-series frames.
+
+  This is the only public header of libstatewave.
+
+  Thread classes, stated on every function:
+    [RT-safe]  may be called from a real-time audio thread: no allocation,
+               locks, I/O, logging or system calls.
+    [non-RT]   may allocate, log or block; never call it from an audio thread.
+
+  Objects:
+    SwModel   a canonical network (layers, weights, model facts); immutable
+              once made, may be shared by any number of engines and threads.
+    SwEngine  one model on one backend with `streams` independent state slots
+              and everything sized for `max_block` frames at creation.
+
+  Errors: functions that can fail return an SwStatus, or NULL for
+  constructors, and fill an optional SwError with a message that names the
+  file, the field and what was expected. The library never prints; it reports
+  through the log callback set with sw_set_log().
+*/
+
+#ifndef STATEWAVE_STATEWAVE_H
+#define STATEWAVE_STATEWAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32) && !defined(SW_STATIC) && defined(SW_INTERNAL)
+#  define SW_API __declspec(dllexport)
+#elif defined(_WIN32) && !defined(SW_STATIC)
+#  define SW_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#  define SW_API __attribute__((visibility("default")))
+#else
+#  define SW_API
+#endif
+
+/* Marks functions that are real-time safe (checked by clang >= 20). */
+#if defined(__clang__) && __clang_major__ >= 20
+#  define SW_REALTIME __attribute__((nonblocking))
+#else
+#  define SW_REALTIME
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status, errors and logging                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+  SW_SUCCESS = 0,
+  SW_ERR_BAD_ARG,     /**< A caller passed an invalid argument. */
+  SW_ERR_NO_MEMORY,   /**< An allocation failed. */
+  SW_ERR_IO,          /**< A file could not be opened or read. */
+  SW_ERR_BAD_MODEL,   /**< A model file or spec is malformed. */
+  SW_ERR_UNSUPPORTED, /**< Well-formed, but not something Statewave runs. */
+  SW_ERR_BACKEND,     /**< A backend could not be created or failed. */
+} SwStatus;
+
+/** Longest message an SwError holds, including the terminating zero. */
+#define SW_ERROR_MESSAGE_SIZE 512
+
+/** Filled on failure by the call it is passed to; never global state. */
+typedef struct {
+  SwStatus status;
+  char     message[SW_ERROR_MESSAGE_SIZE];
+} SwError;
+
+/** A short English description of a status code. [RT-safe] */
+SW_API SW_REALTIME const char*
+sw_strerror(SwStatus status);
+
+typedef enum {
+  SW_LOG_ERROR,
+  SW_LOG_WARNING,
+  SW_LOG_INFO,
+  SW_LOG_DEBUG,
+} SwLogLevel;
+
+typedef void (*SwLogFunc)(void* user, SwLogLevel level, const char* message);
+
+/**
+   Route the library's log messages to `func` (NULL: drop them, the default).
+   Process-wide; messages come only from [non-RT] calls. [non-RT]
+*/
+SW_API void
+sw_set_log(SwLogFunc func, void* user);
+
+/** The library version as "MAJOR.MINOR.PATCH". [RT-safe] */
+SW_API SW_REALTIME const char*
+sw_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Layers and activations                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+  SW_LAYER_LSTM,       /**< cuDNN/PyTorch/Keras LSTM, no peepholes. */
+  SW_LAYER_GRU,        /**< GRU, reset after (cuDNN) or before (Keras 2). */
+  SW_LAYER_SIMPLE_RNN, /**< h = act(W x + bW + R h + bR). */
+  SW_LAYER_DENSE,      /**< y = act(W x + b), applied per time step. */
+} SwLayerType;
+
+/**
+   Keras activations. SW_ACT_DEFAULT means the layer's Keras default: tanh for
+   the activation of recurrent layers, sigmoid for their recurrent
+   activation, linear for Dense.
+*/
+typedef enum {
+  SW_ACT_DEFAULT = 0,
+  SW_ACT_LINEAR,
+  SW_ACT_TANH,
+  SW_ACT_RELU,
+  SW_ACT_SIGMOID,
+  SW_ACT_HARD_SIGMOID,    /**< Keras 2 / tf.keras: clip(0.2 x + 0.5, 0, 1). */
+  SW_ACT_HARD_SIGMOID_K3, /**< Keras 3: clip(x / 6 + 0.5, 0, 1). */
+  SW_ACT_ELU,             /**< x > 0 ? x : exp(x) - 1 (alpha 1). */
+  SW_ACT_SELU,
+  SW_ACT_SOFTSIGN, /**< x / (1 + |x|). */
+  SW_ACT_SOFTPLUS, /**< log(1 + exp(x)). */
+  SW_ACT_SWISH,    /**< x * sigmoid(x) (Keras "swish" / "silu"). */
+} SwActivation;
+
+/** The Keras name of an activation ("hard_sigmoid_k3" for Keras 3's). [RT-safe] */
+SW_API SW_REALTIME const char*
+sw_activation_name(SwActivation act);
+
+/** Which GRU function a layer computes. */
+typedef enum {
+  /** cuDNN, PyTorch, Keras CuDNNGRU and reset_after=True:
+      n = act(W_n x + bW_n + r * (R_n h + bR_n)). */
+  SW_GRU_RESET_AFTER = 0,
+  /** Keras reset_after=False (the Keras 2 default):
+      n = act(W_n x + bW_n + R_n (r * h) + bR_n). Not computable by cuDNN. */
+  SW_GRU_RESET_BEFORE,
+} SwGruReset;
+
+/**
+   One layer of a model spec.
+
+   Weights are in the canonical layout: row-major, one row per output unit,
+   gate blocks stacked in cuDNN/PyTorch order (LSTM i, f, g, o; GRU r, z, n):
+     kernel           W  [G*U x I]   G = 4 LSTM, 3 GRU, 1 SimpleRNN and Dense
+     recurrent_kernel R  [G*U x U]   (recurrent layers)
+     bias             bW [G*U]
+     recurrent_bias   bR [G*U]       (recurrent layers)
+     initial_h, initial_c [U]        learned initial state (optional)
+   Every array pointer may be NULL: the kernel then gets glorot_uniform, the
+   recurrent kernel orthogonal, biases zeros (plus unit_forget_bias), the
+   initial state zeros. Arrays are copied. Use sw_layer_spec() for defaults.
+*/
+typedef struct {
+  SwLayerType  type;
+  uint32_t     units; /**< U: hidden size, or Dense output width. */
+  SwActivation activation;
+  SwActivation recurrent_activation; /**< LSTM and GRU gates. */
+  SwGruReset   gru_reset;
+  bool         use_bias;         /**< false: biases are zero and ignored. */
+  bool         unit_forget_bias; /**< LSTM initializer: forget bias 1. */
+
+  const float* kernel;
+  const float* recurrent_kernel;
+  const float* bias;
+  const float* recurrent_bias;
+  const float* initial_h;
+  const float* initial_c;
+} SwLayerSpec;
+
+/** A layer spec with the Keras defaults for `type`, no weights. [RT-safe] */
+SW_API SW_REALTIME SwLayerSpec
+sw_layer_spec(SwLayerType type, uint32_t units);
+
+/** An extra model input ("knob") beside the audio in column 0. */
+typedef struct {
+  const char* name; /**< NULL: "knob N". */
+  float       min;
+  float       max;
+  float       default_value;
+} SwKnobSpec;
+
+/** A free-text fact about a model (name, author, gear, ESR, ...). */
+typedef struct {
+  const char* key;
+  const char* value;
+} SwMetaEntry;
+
+/**
+   A whole model. Input column 0 is the audio (or first series); columns
+   1 .. input_width-1 are knobs. The output width is the last layer's units.
+*/
+typedef struct {
+  uint32_t           input_width;
+  uint32_t           num_layers;
+  const SwLayerSpec* layers;
+  bool               skip;           /**< Add input column 0 to output 0. */
+  float              input_gain_db;  /**< Applied to input column 0. */
+  float              output_gain_db; /**< Applied to every output. */
+  double             sample_rate;    /**< Training rate in Hz; 0: unknown. */
+  uint32_t           num_knobs;      /**< 0 .. input_width-1 described. */
+  const SwKnobSpec*  knobs;
+  uint32_t           num_metadata;
+  const SwMetaEntry* metadata;
+} SwModelSpec;
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct SwModelImpl SwModel;
+
+/**
+   Load a model file of any supported format, detected by its content.
+   On failure returns NULL and fills `err` (may be NULL). [non-RT]
+*/
+SW_API SwModel*
+sw_model_load(const char* path, SwError* err);
+
+/**
+   Build a model from a spec. Weights not given are drawn with the Keras
+   initializers from a generator seeded with `seed`, so the same spec and
+   seed give the same model. Every dimension is validated. [non-RT]
+*/
+SW_API SwModel*
+sw_model_build(const SwModelSpec* spec, uint64_t seed, SwError* err);
+
+/** Free a model. NULL is a no-op. Engines made from it must be freed first. [non-RT] */
+SW_API void
+sw_model_free(SwModel* model);
+
+/** Model-level facts. Strings point into the model and live as long as it. */
+typedef struct {
+  const char* format; /**< "guitarml-json", "spec", ... */
+  const char* path;   /**< The file it was loaded from, or "". */
+  uint32_t    input_width;
+  uint32_t    output_width;
+  uint32_t    num_layers;
+  uint32_t    num_knobs; /**< input_width - 1. */
+  bool        skip;
+  float       input_gain_db;
+  float       output_gain_db;
+  double      sample_rate; /**< 0: unknown. */
+  size_t      state_size;  /**< Floats of state per stream, all layers. */
+  size_t      num_params;  /**< Weights and biases in all layers. */
+  uint32_t    num_metadata;
+} SwModelInfo;
+
+/** [RT-safe] */
+SW_API SW_REALTIME void
+sw_model_info(const SwModel* model, SwModelInfo* info);
+
+/** What a layer is, with read-only views of its canonical weights. */
+typedef struct {
+  SwLayerType  type;
+  uint32_t     input_width;
+  uint32_t     units;
+  uint32_t     gates; /**< G: 4 LSTM, 3 GRU, 1 otherwise. */
+  SwActivation activation;
+  SwActivation recurrent_activation;
+  SwGruReset   gru_reset;
+  bool         use_bias;
+  size_t       state_size; /**< 2U LSTM ([h, c]), U GRU and SimpleRNN, 0 Dense. */
+  const float* kernel;           /**< [G*U x I] */
+  const float* recurrent_kernel; /**< [G*U x U], NULL for Dense. */
+  const float* bias;             /**< [G*U] */
+  const float* recurrent_bias;   /**< [G*U], NULL for Dense. */
+  const float* initial_h;        /**< [U] or NULL (zeros). */
+  const float* initial_c;        /**< [U] or NULL (zeros). */
+} SwLayerInfo;
+
+/** Describe layer `index`; SW_ERR_BAD_ARG when out of range. [RT-safe] */
+SW_API SW_REALTIME SwStatus
+sw_model_layer(const SwModel* model, uint32_t index, SwLayerInfo* layer);
+
+/** Knob `index` (0-based, input column index+1) with name and range. [RT-safe] */
+SW_API SW_REALTIME SwStatus
+sw_model_knob(const SwModel* model, uint32_t index, SwKnobSpec* knob);
+
+/** Metadata entry `index`. [RT-safe] */
+SW_API SW_REALTIME SwStatus
+sw_model_metadata(const SwModel* model, uint32_t index, SwMetaEntry* entry);
+
+/** The value of metadata `key`, or NULL. [non-RT] */
+SW_API const char*
+sw_model_meta_get(const SwModel* model, const char* key);
+
+/* ------------------------------------------------------------------------ */
+/* Engines                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct SwEngineImpl SwEngine;
+
+typedef enum {
+  SW_BACKEND_AUTO = 0, /**< The fastest usable backend; the CPU without a GPU. */
+  SW_BACKEND_CPU,      /**< The scalar reference path. */
+} SwBackendKind;
+
+typedef struct {
+  double        sample_rate; /**< Host rate in Hz, for knob smoothing; 0: 48000. */
+  uint32_t      streams;     /**< Independent state slots (>= 1). */
+  uint32_t      max_block;   /**< Scratch size in frames; longer calls are split. */
+  SwBackendKind backend;
+  float         knob_smoothing_ms; /**< Linear ramp time for knob changes; 0: none. */
+} SwEngineConfig;
+
+/** 48 kHz, 1 stream, 512 frames, auto backend, 20 ms knob smoothing. [RT-safe] */
+SW_API SW_REALTIME SwEngineConfig
+sw_engine_config_default(void);
+
+/**
+   Make an engine for `model`, allocating everything it will ever need. The
+   model must outlive the engine. Every stream starts at the model's initial
+   state (zeros unless learned). [non-RT]
+*/
+SW_API SwEngine*
+sw_engine_new(const SwModel* model, const SwEngineConfig* config, SwError* err);
+
+/** Free an engine. NULL is a no-op. [non-RT] */
+SW_API void
+sw_engine_free(SwEngine* engine);
+
+/** The model the engine runs. [RT-safe] */
+SW_API SW_REALTIME const SwModel*
+sw_engine_model(const SwEngine* engine);
+
+/** The name of the backend in use ("cpu"). [RT-safe] */
+SW_API SW_REALTIME const char*
+sw_engine_backend_name(const SwEngine* engine);
+
+/** Frames of latency the backend adds (0 for the CPU). [RT-safe] */
+SW_API SW_REALTIME uint32_t
+sw_engine_latency(const SwEngine* engine);
+
+/**
+   Process audio: `in[s]` and `out[s]` hold `frames` samples of stream s.
+   Input column 0 is in[s] times the input gain; the knob columns are the
+   smoothed knob values; out[s] is output column 0 (plus the skip), times the
+   output gain. Calls of any length are allowed; any split of a signal into
+   calls gives bit-identical output. A non-finite state resets its stream and
+   that frame's output is 0. `in` and `out` may alias. [RT-safe]
+*/
+SW_API SW_REALTIME SwStatus
+sw_engine_process(SwEngine*           engine,
+                  const float* const* in,
+                  float* const*       out,
+                  uint32_t            frames);
+
+/**
+   Process whole frames, stream-major and interleaved:
+     in  [streams][frames][input_width]   (knob columns taken as given)
+     out [streams][frames][output_width]
+   Same state, skip, gains and guarantees as sw_engine_process(). [RT-safe]
+*/
+SW_API SW_REALTIME SwStatus
+sw_engine_process_frames(SwEngine*    engine,
+                         const float* in,
+                         float*       out,
+                         uint32_t     frames);
+
+/** Reset stream `stream` to the initial state, or all when -1. [RT-safe] */
+SW_API SW_REALTIME void
+sw_engine_reset(SwEngine* engine, int32_t stream);
+
+/**
+   Set knob `index` (0-based; input column index+1) to `value`, clamped to
+   the knob's range. The engine ramps to it over knob_smoothing_ms. Call from
+   the thread that calls process. [RT-safe]
+*/
+SW_API SW_REALTIME SwStatus
+sw_engine_set_knob(SwEngine* engine, uint32_t index, float value);
+
+/** The knob's target value (NaN when out of range). [RT-safe] */
+SW_API SW_REALTIME float
+sw_engine_knob(const SwEngine* engine, uint32_t index);
+
+/** Times a non-finite state reset a stream since creation. [RT-safe] */
+SW_API SW_REALTIME uint64_t
+sw_engine_nonfinite_resets(const SwEngine* engine);
+
+/**
+   Copy the state of layer `layer` ([h] or [h, c], sw_model_layer()'s
+   state_size floats per stream) into `dst`. With `stream` = -1, all streams
+   in order: n = streams * state_size. A wrong `n` is an error that says the
+   expected size (Keras reset_states shape check). Not concurrent with
+   process. [non-RT]
+*/
+SW_API SwStatus
+sw_engine_get_state(const SwEngine* engine,
+                    int32_t         stream,
+                    uint32_t        layer,
+                    float*          dst,
+                    size_t          n,
+                    SwError*        err);
+
+/** Set the state of a layer; the layout and checks of sw_engine_get_state(). [non-RT] */
+SW_API SwStatus
+sw_engine_set_state(SwEngine*    engine,
+                    int32_t      stream,
+                    uint32_t     layer,
+                    const float* src,
+                    size_t       n,
+                    SwError*     err);
+
+/* ------------------------------------------------------------------------ */
+/* Sequences (offline time series, Keras call semantics)                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+   One Keras-style call of a whole model on a batch of sequences.
+
+   go_backwards: each sequence is processed last frame first, as Keras's
+   go_backwards=True on the first recurrent layer; outputs are in processing
+   order (not re-reversed) and the final state is the state after frame 0.
+   return_sequences: every step's output, else only the last processed one.
+   return_state: also write each sequence's final state.
+*/
+typedef struct {
+  uint32_t batch; /**< B sequences. */
+  uint32_t steps; /**< T frames each. */
+  bool     return_sequences;
+  bool     return_state;
+  bool     go_backwards;
+  /** NULL: the model's initial state; else [B][state_size], each sequence's
+      per-layer [h] or [h, c] concatenated in layer order. */
+  const float* initial_state;
+} SwSequenceOptions;
+
+/**
+   Run `in` [B][T][input_width] through a fresh CPU state and write
+   `out` [B][T or 1][output_width] and, with return_state, `final_state`
+   [B][state_size]. [non-RT]
+*/
+SW_API SwStatus
+sw_model_run_sequence(const SwModel*           model,
+                      const SwSequenceOptions* options,
+                      const float*             in,
+                      float*                   out,
+                      float*                   final_state,
+                      SwError*                 err);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STATEWAVE_STATEWAVE_H */
