@@ -1,0 +1,428 @@
+/*
+  statewave stream: CSV frames on stdin through a model to CSV on stdout.
+
+  stdin is read with read(2) and split into lines here, not with stdio, so
+  every complete line that has arrived is processed and its output flushed
+  before the program blocks for more input. That keeps it live in a pipe.
+*/
+
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_BLOCK 64U
+#define MAX_BLOCK 65536U
+
+/* Enough for any sane frame; a longer line is an error, not unbounded memory. */
+#define MAX_LINE_BYTES ((size_t)64 * 1024 * 1024)
+#define INITIAL_BUFFER_BYTES ((size_t)64 * 1024)
+
+void
+cmd_stream_usage(FILE* stream)
+{
+  fputs(
+    "Usage: statewave stream --model FILE [OPTION]...\n"
+    "\n"
+    "Read frames from stdin, one per line: the model's input width of\n"
+    "comma-separated numbers (column 0 the audio or first series, then the\n"
+    "knobs, taken as given). Write one line per frame to stdout: the model's\n"
+    "output width of comma-separated numbers with 9 significant digits, so\n"
+    "floats round-trip exactly. Each line is processed and written as soon\n"
+    "as it arrives, so this works live in a pipe.\n"
+    "\n"
+    "Numbers may have spaces around them; nan, inf and -inf are accepted in\n"
+    "any case. Empty lines and lines starting with '#' are skipped. A\n"
+    "malformed line stops the program with exit status 1 and a message\n"
+    "naming its line number; the frames before it have been written.\n"
+    "\n"
+    "Options:\n"
+    "  -m, --model FILE   model file (required)\n"
+    "  -b, --block N      most frames per processing call, 1..65536 "
+    "(default 64)\n"
+    "  -v, --verbose      also print library information\n"
+    "  -h, --help         print this help and exit\n"
+    "\n"
+    "Exit status: 0 on success, 1 on a bad file, a malformed line or a\n"
+    "runtime error, 2 on bad usage.\n",
+    stream);
+}
+
+typedef struct {
+  const char* model_path;
+  uint32_t    block;
+} StreamOptions;
+
+/** Fills `options`; returns 0, -1 after --help, or an exit status. */
+static int
+parse_options(int argc, char** argv, StreamOptions* options)
+{
+  static const struct option long_options[] = {
+    {"model", required_argument, NULL, 'm'},
+    {"block", required_argument, NULL, 'b'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+
+  const CliCommand* const command = cli_command("stream");
+  cli_reset_getopt();
+  int opt = 0;
+  while ((opt = getopt_long(argc, argv, ":m:b:vh", long_options, NULL)) !=
+         -1) {
+    switch (opt) {
+    case 'm':
+      options->model_path = optarg;
+      break;
+    case 'b':
+      if (!cli_parse_uint(optarg, 1U, MAX_BLOCK, &options->block)) {
+        return cli_usage_error(command,
+                               "--block '%s': expected an integer in 1..%u",
+                               optarg,
+                               MAX_BLOCK);
+      }
+      break;
+    case 'v':
+      cli_set_verbose(true);
+      break;
+    case 'h':
+      cmd_stream_usage(stdout);
+      return -1;
+    default:
+      return cli_option_error(command, opt, argv);
+    }
+  }
+
+  if (!options->model_path) {
+    return cli_usage_error(command, "missing --model FILE");
+  }
+  if (optind < argc) {
+    return cli_usage_error(command,
+                           "unexpected argument '%s' (frames come on stdin)",
+                           argv[optind]);
+  }
+  return CLI_EXIT_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Frames                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** Frames parsed but not yet processed, and where their outputs go. */
+typedef struct {
+  SwEngine* engine;
+  uint32_t  input_width;
+  uint32_t  output_width;
+  uint32_t  capacity; /**< Frames per processing call (--block). */
+  uint32_t  count;    /**< Frames waiting in `in`. */
+  float*    in;       /**< [capacity][input_width] */
+  float*    out;      /**< [capacity][output_width] */
+  uint64_t  line;     /**< 1-based number of the last line read. */
+} Batch;
+
+/** Processes the waiting frames and writes their lines; false on error. */
+static bool
+batch_flush(Batch* batch)
+{
+  if (batch->count == 0) {
+    return true;
+  }
+
+  const SwStatus status = sw_engine_process_frames(
+    batch->engine, batch->in, batch->out, batch->count);
+  if (status) {
+    batch->count = 0; // Reported once; these frames are lost.
+    cli_error("stdin line %llu: processing failed: %s",
+              (unsigned long long)batch->line,
+              sw_strerror(status));
+    return false;
+  }
+
+  for (uint32_t f = 0; f < batch->count; ++f) {
+    const float* const row = batch->out + (size_t)f * batch->output_width;
+    for (uint32_t c = 0; c < batch->output_width; ++c) {
+      // %.9g is the shortest form that always reads back as the same float.
+      printf(c ? ",%.9g" : "%.9g", (double)row[c]);
+    }
+    putchar('\n');
+  }
+  batch->count = 0;
+  return true;
+}
+
+/** Makes stdout's lines visible to the reader now; false on error. */
+static bool
+flush_stdout(void)
+{
+  if (fflush(stdout) || ferror(stdout)) {
+    cli_error("cannot write to stdout: %s", strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+/**
+   Reads one frame from `line` (zero-terminated, `length` bytes, no newline)
+   into `row`. Prints why on failure.
+*/
+static bool
+parse_frame(const Batch* batch, const char* line, size_t length, float* row)
+{
+  if (strlen(line) != length) {
+    cli_error("stdin line %llu: expected %u comma-separated numbers, found "
+              "a zero byte",
+              (unsigned long long)batch->line,
+              batch->input_width);
+    return false;
+  }
+
+  const char* field = line;
+  uint32_t    count = 0;
+  for (;;) {
+    float       value = 0.0f;
+    const char* end   = NULL;
+    if (!cli_scan_float(field, &value, &end) || (*end != ',' && *end)) {
+      while (*field == ' ' || *field == '\t') {
+        ++field;
+      }
+      const size_t field_length = strcspn(field, ",");
+      cli_error("stdin line %llu: expected %u comma-separated numbers, found "
+                "\"%.*s\" as number %u",
+                (unsigned long long)batch->line,
+                batch->input_width,
+                (int)(field_length > 40 ? 40 : field_length),
+                field,
+                count + 1U);
+      return false;
+    }
+
+    if (count < batch->input_width) {
+      row[count] = value;
+    }
+    ++count;
+
+    if (!*end) {
+      break;
+    }
+    field = end + 1;
+  }
+
+  if (count != batch->input_width) {
+    cli_error("stdin line %llu: expected %u comma-separated numbers, found %u",
+              (unsigned long long)batch->line,
+              batch->input_width,
+              count);
+    return false;
+  }
+  return true;
+}
+
+/** Handles one line (without its newline); false on error. */
+static bool
+handle_line(Batch* batch, char* line, size_t length)
+{
+  ++batch->line;
+  if (length > 0 && line[length - 1] == '\r') {
+    line[--length] = '\0'; // Files from Windows.
+  }
+
+  size_t first = 0;
+  while (first < length && (line[first] == ' ' || line[first] == '\t')) {
+    ++first;
+  }
+  if (first == length || line[first] == '#') {
+    return true;
+  }
+
+  float* const row = batch->in + (size_t)batch->count * batch->input_width;
+  if (!parse_frame(batch, line, length, row)) {
+    return false;
+  }
+
+  ++batch->count;
+  return batch->count < batch->capacity || batch_flush(batch);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  char*  data;
+  size_t length;   /**< Bytes held. */
+  size_t capacity; /**< Bytes allocated, one more kept for a final zero. */
+} InputBuffer;
+
+/** Makes room to read more; false (after a message) when a line is too long. */
+static bool
+input_reserve(InputBuffer* input, uint64_t line)
+{
+  if (input->length < input->capacity) {
+    return true;
+  }
+
+  if (input->capacity >= MAX_LINE_BYTES) {
+    cli_error("stdin line %llu: longer than %zu bytes",
+              (unsigned long long)line,
+              MAX_LINE_BYTES);
+    return false;
+  }
+
+  const size_t capacity = input->capacity ? 2 * input->capacity
+                                          : INITIAL_BUFFER_BYTES;
+  char* const  data     = (char*)realloc(input->data, capacity + 1);
+  if (!data) {
+    cli_error("out of memory reading stdin line %llu",
+              (unsigned long long)line);
+    return false;
+  }
+
+  input->data     = data;
+  input->capacity = capacity;
+  return true;
+}
+
+/** Reads and processes all of stdin; returns an exit status. */
+static int
+stream_stdin(Batch* batch)
+{
+  InputBuffer input  = {NULL, 0, 0};
+  int         result = CLI_EXIT_FAILURE;
+  bool        eof    = false;
+
+  while (!eof) {
+    if (!input_reserve(&input, batch->line + 1)) {
+      goto done;
+    }
+
+    const ssize_t got = read(
+      STDIN_FILENO, input.data + input.length, input.capacity - input.length);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      cli_error("cannot read stdin: %s", strerror(errno));
+      goto done;
+    }
+    eof = (got == 0);
+    input.length += (size_t)got;
+
+    size_t start = 0;
+    char*  newline = NULL;
+    while ((newline = (char*)memchr(
+              input.data + start, '\n', input.length - start))) {
+      *newline            = '\0';
+      const size_t length = (size_t)(newline - (input.data + start));
+      if (!handle_line(batch, input.data + start, length)) {
+        goto failed_line;
+      }
+      start += length + 1;
+    }
+
+    if (eof && start < input.length) {
+      // A last line without a newline still counts.
+      input.data[input.length] = '\0';
+      if (!handle_line(batch, input.data + start, input.length - start)) {
+        goto failed_line;
+      }
+      start = input.length;
+    }
+
+    // Everything that has arrived is answered before blocking in read().
+    if (!batch_flush(batch) || !flush_stdout()) {
+      goto done;
+    }
+
+    memmove(input.data, input.data + start, input.length - start);
+    input.length -= start;
+  }
+
+  result = CLI_EXIT_SUCCESS;
+  goto done;
+
+failed_line:
+  // The frames before the bad line are still written.
+  if (batch_flush(batch)) {
+    flush_stdout();
+  }
+
+done:
+  free(input.data);
+  return result;
+}
+
+int
+cmd_stream(int argc, char** argv)
+{
+  StreamOptions options = {NULL, DEFAULT_BLOCK};
+  int           result  = parse_options(argc, argv, &options);
+  if (result) {
+    return (result < 0) ? CLI_EXIT_SUCCESS : result;
+  }
+
+  SwModel* const model = cli_load_model(options.model_path);
+  if (!model) {
+    return CLI_EXIT_FAILURE;
+  }
+
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  if (info.input_width < 1 || info.output_width < 1) {
+    cli_error("%s: the model has input width %u and output width %u; "
+              "expected at least 1 of each",
+              options.model_path,
+              info.input_width,
+              info.output_width);
+    sw_model_free(model);
+    return CLI_EXIT_FAILURE;
+  }
+
+  SwEngineConfig config    = sw_engine_config_default();
+  config.streams           = 1;
+  config.max_block         = options.block;
+  config.knob_smoothing_ms = 0.0f; // Knob columns are taken as given.
+
+  SwError   err    = {SW_SUCCESS, ""};
+  SwEngine* engine = sw_engine_new(model, &config, &err);
+  Batch     batch  = {engine,
+                      info.input_width,
+                      info.output_width,
+                      options.block,
+                      0,
+                      NULL,
+                      NULL,
+                      0};
+  result           = CLI_EXIT_FAILURE;
+  if (!engine) {
+    cli_library_error(&err);
+    goto done;
+  }
+
+  batch.in  = (float*)calloc((size_t)options.block * info.input_width,
+                            sizeof(float));
+  batch.out = (float*)calloc((size_t)options.block * info.output_width,
+                             sizeof(float));
+  if (!batch.in || !batch.out) {
+    cli_error("out of memory for %u frames", options.block);
+    goto done;
+  }
+
+  result = stream_stdin(&batch);
+
+  const uint64_t resets = sw_engine_nonfinite_resets(engine);
+  if (resets) {
+    cli_warning("the state became non-finite %llu times; each time it was "
+                "reset and that frame's output is 0",
+                (unsigned long long)resets);
+  }
+
+done:
+  free(batch.in);
+  free(batch.out);
+  sw_engine_free(engine);
+  sw_model_free(model);
+  return result;
+}

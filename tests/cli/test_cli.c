@@ -1,0 +1,1444 @@
+/*
+  Tests of the statewave program: spawns it, checks exit statuses, stdout,
+  stderr and output files, and compares its numbers with the library's own
+  sw_engine_process() / sw_engine_process_frames() on the same input.
+
+  Usage: test_cli CASE STATEWAVE SOURCE_ROOT SHARED_MODELS_DIR WORK_DIR
+  Each case works in WORK_DIR/CASE. Exit 0 pass, 1 fail, 77 skip.
+*/
+
+/* posix_openpt, grantpt, unlockpt and ptsname, for the progress bar test. */
+#define _XOPEN_SOURCE 700
+
+#include <statewave/statewave.h>
+
+#include <cjson/cJSON.h>
+#include <sndfile.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+#define SKIP_STATUS 77
+#define MAX_ARGS 32
+#define PATH_SIZE 4096
+
+static const char* statewave_path   = NULL;
+static const char* source_root      = NULL;
+static const char* shared_models    = NULL;
+static char        work_dir[PATH_SIZE];
+static unsigned    failures         = 0;
+
+/* ------------------------------------------------------------------------ */
+/* Checks and paths                                                         */
+/* ------------------------------------------------------------------------ */
+
+__attribute__((format(printf, 2, 3))) static bool
+check(bool ok, const char* format, ...)
+{
+  if (!ok) {
+    va_list args;
+    va_start(args, format);
+    fputs("FAIL: ", stdout);
+    vprintf(format, args);
+    fputc('\n', stdout);
+    va_end(args);
+    ++failures;
+  }
+  return ok;
+}
+
+/** WORK_DIR/CASE/name; each call gets its own buffer, valid until exit. */
+static const char*
+work_path(const char* name)
+{
+  enum { MAX_PATHS = 256 };
+  static char     buffers[MAX_PATHS][PATH_SIZE];
+  static unsigned used = 0;
+  if (used == MAX_PATHS) {
+    fprintf(stderr, "more than %d paths in one case\n", MAX_PATHS);
+    exit(1);
+  }
+
+  char* const path = buffers[used++];
+  const int   size = snprintf(path, PATH_SIZE, "%s/%s", work_dir, name);
+  if (size < 0 || size >= PATH_SIZE) {
+    fprintf(stderr, "path too long: %s/%s\n", work_dir, name);
+    exit(1);
+  }
+  return path;
+}
+
+static bool
+make_dirs(const char* path)
+{
+  char copy[PATH_SIZE];
+  snprintf(copy, sizeof(copy), "%s", path);
+  for (char* p = copy + 1; *p; ++p) {
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(copy, 0755) && errno != EEXIST) {
+        return false;
+      }
+      *p = '/';
+    }
+  }
+  return !mkdir(copy, 0755) || errno == EEXIST;
+}
+
+static bool
+write_text(const char* path, const char* text)
+{
+  FILE* const file = fopen(path, "wb");
+  if (!file) {
+    return false;
+  }
+  const size_t length = strlen(text);
+  const bool   ok     = fwrite(text, 1, length, file) == length;
+  return !fclose(file) && ok;
+}
+
+static bool
+contains(const char* haystack, const char* needle)
+{
+  return haystack && strstr(haystack, needle);
+}
+
+static size_t
+count_lines(const char* text)
+{
+  size_t lines = 0;
+  for (const char* p = text; *p; ++p) {
+    lines += (*p == '\n');
+  }
+  return lines;
+}
+
+/** The same float, or both NaN: what "%.9g" must round-trip. */
+static bool
+same_float(float a, float b)
+{
+  return (isnan(a) && isnan(b)) || !memcmp(&a, &b, sizeof(a));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running the program                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  int   status; /**< Exit status, or 128 + signal. */
+  char* out;
+  char* err;
+} RunResult;
+
+static char*
+read_all(const char* path, size_t* size)
+{
+  FILE* const file = fopen(path, "rb");
+  if (!file) {
+    return NULL;
+  }
+  size_t capacity = 4096;
+  size_t length   = 0;
+  char*  data     = (char*)malloc(capacity + 1);
+  while (data) {
+    length += fread(data + length, 1, capacity - length, file);
+    if (length < capacity) {
+      break;
+    }
+    capacity *= 2;
+    char* const bigger = (char*)realloc(data, capacity + 1);
+    if (!bigger) {
+      free(data);
+      data = NULL;
+    }
+    data = bigger;
+  }
+  fclose(file);
+  if (data) {
+    data[length] = '\0';
+  }
+  if (size) {
+    *size = length;
+  }
+  return data;
+}
+
+static void
+run_result_free(RunResult* result)
+{
+  free(result->out);
+  free(result->err);
+  result->out = NULL;
+  result->err = NULL;
+}
+
+static int
+wait_status(pid_t pid)
+{
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return -1;
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void
+print_command(const char* const* args)
+{
+  fputs("$ statewave", stdout);
+  for (size_t i = 0; args[i]; ++i) {
+    printf(" %s", args[i]);
+  }
+  putchar('\n');
+}
+
+/**
+   Runs statewave with `args` (NULL-terminated, without the program), stdin
+   from `stdin_path` (NULL: /dev/null), stdout and stderr into files.
+*/
+static RunResult
+run_with_input(const char* stdin_path, const char* const* args)
+{
+  static const char* out_path = NULL;
+  static const char* err_path = NULL;
+  if (!out_path) {
+    out_path = work_path("run.stdout");
+    err_path = work_path("run.stderr");
+  }
+
+  RunResult result = {-1, NULL, NULL};
+
+  char* argv[MAX_ARGS + 2];
+  argv[0]  = (char*)statewave_path;
+  size_t n = 0;
+  for (; args[n] && n < MAX_ARGS; ++n) {
+    argv[n + 1] = (char*)args[n];
+  }
+  argv[n + 1] = NULL;
+  print_command(args);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(
+    &actions, 0, stdin_path ? stdin_path : "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(
+    &actions, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(
+    &actions, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+  pid_t     pid   = 0;
+  const int error = posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (!check(!error, "cannot run %s: %s", statewave_path, strerror(error))) {
+    return result;
+  }
+
+  result.status = wait_status(pid);
+  result.out    = read_all(out_path, NULL);
+  result.err    = read_all(err_path, NULL);
+  if (!result.out || !result.err) {
+    check(false, "cannot read the output of statewave");
+    result.status = -1;
+  }
+  return result;
+}
+
+static void
+show_output(const RunResult* result)
+{
+  printf("exit status %d\n--- stdout\n%.2000s--- stderr\n%.4000s---\n",
+         result->status,
+         result->out ? result->out : "",
+         result->err ? result->err : "");
+}
+
+/** Runs and checks the exit status; shows the output when it differs. */
+static RunResult
+expect_status(int status, const char* stdin_path, const char* const* args)
+{
+  RunResult result = run_with_input(stdin_path, args);
+  if (!check(result.status == status,
+             "expected exit status %d, got %d",
+             status,
+             result.status)) {
+    show_output(&result);
+  }
+  return result;
+}
+
+/** Expects `status` with `needle` in stderr; frees the result. */
+static void
+expect_error(int status, const char* needle, const char* const* args)
+{
+  RunResult result = expect_status(status, NULL, args);
+  if (!check(contains(result.err, needle),
+             "expected stderr to contain \"%s\"",
+             needle)) {
+    show_output(&result);
+  }
+  if (status == 2) {
+    check(result.out && !result.out[0], "expected nothing on stdout");
+  }
+  run_result_free(&result);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** A tiny GuitarML-format model written by the test. */
+typedef struct {
+  const char* unit_type; /**< "LSTM" or "GRU". */
+  unsigned    input_size;
+  unsigned    hidden;
+  bool        skip;
+  float       weight_scale; /**< 0: every weight and bias zero. */
+  float       lin_bias;
+  uint64_t    seed;
+  const char* metadata; /**< Raw JSON object text, or NULL. */
+} TinyModel;
+
+static float
+random_weight(uint64_t* state, float scale)
+{
+  // xorshift64: the same weights on every machine.
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  const double unit = (double)(*state >> 11) / 9007199254740992.0;
+  return (float)((2.0 * unit - 1.0) * (double)scale);
+}
+
+static void
+write_matrix(FILE* file, unsigned rows, unsigned cols, uint64_t* state, float scale)
+{
+  fputc('[', file);
+  for (unsigned r = 0; r < rows; ++r) {
+    fputs(r ? ", [" : "[", file);
+    for (unsigned c = 0; c < cols; ++c) {
+      fprintf(file, c ? ", %.9g" : "%.9g", (double)random_weight(state, scale));
+    }
+    fputc(']', file);
+  }
+  fputc(']', file);
+}
+
+static void
+write_vector(FILE* file, unsigned size, uint64_t* state, float scale)
+{
+  fputc('[', file);
+  for (unsigned i = 0; i < size; ++i) {
+    fprintf(file, i ? ", %.9g" : "%.9g", (double)random_weight(state, scale));
+  }
+  fputc(']', file);
+}
+
+static bool
+write_model(const char* path, const TinyModel* model)
+{
+  FILE* const file = fopen(path, "w");
+  if (!check(file != NULL, "cannot write %s", path)) {
+    return false;
+  }
+
+  const unsigned gates = strcmp(model->unit_type, "GRU") ? 4U : 3U;
+  const unsigned rows  = gates * model->hidden;
+  uint64_t       state = model->seed | 1U;
+  const float    scale = model->weight_scale;
+
+  fprintf(file,
+          "{\"model_data\": {\"model\": \"SimpleRNN\", \"input_size\": %u, "
+          "\"skip\": %d, \"output_size\": 1, \"unit_type\": \"%s\", "
+          "\"num_layers\": 1, \"hidden_size\": %u, \"bias_fl\": true},\n"
+          " \"state_dict\": {\n  \"rec.weight_ih_l0\": ",
+          model->input_size,
+          model->skip ? 1 : 0,
+          model->unit_type,
+          model->hidden);
+  write_matrix(file, rows, model->input_size, &state, scale);
+  fputs(",\n  \"rec.weight_hh_l0\": ", file);
+  write_matrix(file, rows, model->hidden, &state, scale);
+  fputs(",\n  \"rec.bias_ih_l0\": ", file);
+  write_vector(file, rows, &state, scale);
+  fputs(",\n  \"rec.bias_hh_l0\": ", file);
+  write_vector(file, rows, &state, scale);
+  fputs(",\n  \"lin.weight\": ", file);
+  write_matrix(file, 1, model->hidden, &state, scale);
+  fprintf(file, ",\n  \"lin.bias\": [%.9g]}", (double)model->lin_bias);
+  if (model->metadata) {
+    fprintf(file, ",\n \"metadata\": %s", model->metadata);
+  }
+  fputs("}\n", file);
+  return check(!fclose(file), "cannot write %s", path);
+}
+
+/* Models most cases use. */
+
+static const char*
+knob_model(void)
+{
+  static const TinyModel model = {
+    "LSTM", 2, 5, true, 0.6f, 0.01f, 42,
+    "{\"name\": \"tiny test drive\", \"samplerate\": 48000, "
+    "\"knobs\": [{\"name\": \"drive\", \"min\": 0, \"max\": 1, "
+    "\"default\": 0.5}]}"};
+  const char* const path = work_path("knob_model.json");
+  write_model(path, &model);
+  return path;
+}
+
+static const char*
+plain_model(void)
+{
+  static const TinyModel model = {"GRU", 1, 4, false, 0.8f, -0.02f, 7, NULL};
+  const char* const      path  = work_path("plain_model.json");
+  write_model(path, &model);
+  return path;
+}
+
+/** Skip model with zero weights: y = x + 0.5 exactly. */
+static const char*
+offset_model(void)
+{
+  static const TinyModel model = {"LSTM", 1, 2, true, 0.0f, 0.5f, 1, NULL};
+  const char* const      path  = work_path("offset_model.json");
+  write_model(path, &model);
+  return path;
+}
+
+static SwModel*
+load_model(const char* path)
+{
+  SwError  err   = {SW_SUCCESS, ""};
+  SwModel* model = sw_model_load(path, &err);
+  check(model != NULL, "the library cannot load %s: %s", path, err.message);
+  return model;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Audio files                                                              */
+/* ------------------------------------------------------------------------ */
+
+static float
+test_signal(sf_count_t frame, int channel)
+{
+  const double t = (double)frame / 48000.0;
+  return (float)(0.6 * sin(2.0 * M_PI * (220.0 + 110.0 * channel) * t) +
+                 0.05 * sin(2.0 * M_PI * 3000.0 * t));
+}
+
+static bool
+write_wav(const char* path, int format, int channels, sf_count_t frames, float value)
+{
+  SF_INFO info    = {0};
+  info.samplerate = 48000;
+  info.channels   = channels;
+  info.format     = format;
+  SNDFILE* const file = sf_open(path, SFM_WRITE, &info);
+  if (!check(file != NULL, "cannot write %s: %s", path, sf_strerror(NULL))) {
+    return false;
+  }
+
+  bool ok = true;
+  for (sf_count_t f = 0; f < frames && ok; ++f) {
+    float frame[8];
+    for (int c = 0; c < channels; ++c) {
+      frame[c] = isnan(value) ? test_signal(f, c) : value;
+    }
+    ok = sf_writef_float(file, frame, 1) == 1;
+  }
+  return check(!sf_close(file) && ok, "cannot write %s", path);
+}
+
+/** The whole file as interleaved floats; NULL on failure. */
+static float*
+read_wav(const char* path, SF_INFO* info)
+{
+  memset(info, 0, sizeof(*info));
+  SNDFILE* const file = sf_open(path, SFM_READ, info);
+  if (!check(file != NULL, "cannot read %s: %s", path, sf_strerror(NULL))) {
+    return NULL;
+  }
+  float* const data =
+    (float*)calloc((size_t)(info->frames * info->channels) + 1, sizeof(float));
+  if (data && sf_readf_float(file, data, info->frames) != info->frames) {
+    check(false, "short read from %s", path);
+    free(data);
+    sf_close(file);
+    return NULL;
+  }
+  sf_close(file);
+  return data;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cases                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_help(void)
+{
+  static const char* const top_level[][2] = {
+    {"--help", NULL}, {"-h", NULL}, {"help", NULL}};
+  for (size_t i = 0; i < 3; ++i) {
+    RunResult result = expect_status(0, NULL, top_level[i]);
+    check(contains(result.out, "process") && contains(result.out, "stream") &&
+            contains(result.out, "info") && contains(result.out, "Usage:"),
+          "%s lists the commands on stdout",
+          top_level[i][0]);
+    check(!result.err || !result.err[0], "%s prints nothing on stderr", top_level[i][0]);
+    run_result_free(&result);
+  }
+
+  static const char* const version[] = {"--version", NULL};
+  RunResult                result    = expect_status(0, NULL, version);
+  check(contains(result.out, sw_version()), "--version prints %s", sw_version());
+  run_result_free(&result);
+
+  static const char* const commands[] = {"process", "stream", "info"};
+  for (size_t i = 0; i < 3; ++i) {
+    char usage[64];
+    snprintf(usage, sizeof(usage), "Usage: statewave %s", commands[i]);
+
+    const char* const help[] = {commands[i], "--help", NULL};
+    result                   = expect_status(0, NULL, help);
+    check(contains(result.out, usage), "%s --help prints its usage", commands[i]);
+    run_result_free(&result);
+
+    const char* const help_command[] = {"help", commands[i], NULL};
+    result                           = expect_status(0, NULL, help_command);
+    check(contains(result.out, usage), "help %s prints its usage", commands[i]);
+    run_result_free(&result);
+  }
+}
+
+static void
+test_usage_errors(void)
+{
+  const char* const model       = knob_model();
+  const char* const plain       = plain_model();
+  const char* const in          = work_path("in.wav");
+  const char* const out         = work_path("out.wav");
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1, 100, NAN);
+
+  static const char* const none[] = {NULL};
+  expect_error(2, "missing command", none);
+  expect_error(2, "frobnicate", (const char* const[]){"frobnicate", NULL});
+  expect_error(2, "--frobnicate", (const char* const[]){"--frobnicate", NULL});
+  expect_error(2, "nosuch", (const char* const[]){"help", "nosuch", NULL});
+
+  // process
+  expect_error(2, "--model", (const char* const[]){"process", in, out, NULL});
+  expect_error(2, "missing IN and OUT", (const char* const[]){"process", "--model", model, NULL});
+  expect_error(2, "missing OUT", (const char* const[]){"process", "-m", model, in, NULL});
+  expect_error(2, "'extra'", (const char* const[]){"process", "-m", model, in, out, "extra", NULL});
+  expect_error(2, "needs a value", (const char* const[]){"process", in, out, "--model", NULL});
+  expect_error(2, "--bogus", (const char* const[]){"process", "--bogus", "-m", model, in, out, NULL});
+  expect_error(2, "-q", (const char* const[]){"process", "-q", "-m", model, in, out, NULL});
+  static const char* const bad_blocks[] = {"0", "65537", "abc", "-5", "12x", "", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof(bad_blocks) / sizeof(bad_blocks[0]); ++i) {
+    expect_error(2, "1..65536", (const char* const[]){"process", "-m", model, "--block", bad_blocks[i], in, out, NULL});
+  }
+  expect_error(2, "--subtype", (const char* const[]){"process", "-m", model, "--subtype", "mp3", in, out, NULL});
+  expect_error(2, "vorbis", (const char* const[]){"process", "-m", model, "--subtype", "vorbis", in, out, NULL});
+  expect_error(2, "1=abc", (const char* const[]){"process", "-m", model, "--param", "1=abc", in, out, NULL});
+  expect_error(2, "expected I=V", (const char* const[]){"process", "-m", model, "--param", "drive", in, out, NULL});
+  expect_error(2, "=0.5", (const char* const[]){"process", "-m", model, "--param", "=0.5", in, out, NULL});
+  expect_error(2, "'2'", (const char* const[]){"process", "-m", model, "--param", "2=0.5", in, out, NULL});
+  expect_error(2, "'0'", (const char* const[]){"process", "-m", model, "--param", "0=0.5", in, out, NULL});
+  expect_error(2, "'tone'", (const char* const[]){"process", "-m", model, "-p", "tone=0.5", in, out, NULL});
+  expect_error(2, "no knobs", (const char* const[]){"process", "-m", plain, "-p", "1=0.5", in, out, NULL});
+  expect_error(2, "same file", (const char* const[]){"process", "-m", model, in, in, NULL});
+
+  // stream
+  expect_error(2, "--model", (const char* const[]){"stream", NULL});
+  expect_error(2, "'extra'", (const char* const[]){"stream", "--model", model, "extra", NULL});
+  expect_error(2, "1..65536", (const char* const[]){"stream", "--model", model, "--block", "0", NULL});
+  expect_error(2, "--json", (const char* const[]){"stream", "--model", model, "--json", NULL});
+
+  // info
+  expect_error(2, "missing FILE", (const char* const[]){"info", NULL});
+  expect_error(2, "unexpected argument", (const char* const[]){"info", model, model, NULL});
+  expect_error(2, "takes no value", (const char* const[]){"info", "--json=yes", model, NULL});
+  expect_error(2, "-x", (const char* const[]){"info", "-x", model, NULL});
+
+  // The bad output must not have been written by any of these.
+  check(access(out, F_OK) != 0, "no output file after usage errors");
+}
+
+static void
+test_bad_files(void)
+{
+  const char* const model   = knob_model();
+  const char* const missing = work_path("no-such-model.json");
+  const char* const text    = work_path("not-a-model.txt");
+  const char* const empty   = work_path("empty.json");
+  const char* const broken  = work_path("broken.json");
+  const char* const no_dict = work_path("no_state_dict.json");
+  const char* const in      = work_path("in.wav");
+  const char* const out     = work_path("out.wav");
+  write_text(text, "hello, this is not a model\n");
+  write_text(empty, "");
+  write_text(broken, "{\"model_data\": {\"unit_type\": \"LSTM\",");
+  write_text(no_dict,
+             "{\"model_data\": {\"model\": \"SimpleRNN\", \"input_size\": 1, "
+             "\"skip\": 0, \"output_size\": 1, \"unit_type\": \"LSTM\", "
+             "\"num_layers\": 1, \"hidden_size\": 2, \"bias_fl\": true}}\n");
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 100, NAN);
+
+  const char* const bad_models[] = {missing, text, empty, broken, no_dict};
+  for (size_t i = 0; i < sizeof(bad_models) / sizeof(bad_models[0]); ++i) {
+    const char* const path = bad_models[i];
+    expect_error(1, path, (const char* const[]){"info", path, NULL});
+    expect_error(1, path, (const char* const[]){"info", "--json", path, NULL});
+    expect_error(1, path, (const char* const[]){"stream", "--model", path, NULL});
+    expect_error(1, path, (const char* const[]){"process", "--model", path, in, out, NULL});
+  }
+
+  // Audio files that are missing, not audio, or cannot be written.
+  const char* const no_audio = work_path("no-such-input.wav");
+  expect_error(1, no_audio, (const char* const[]){"process", "-m", model, no_audio, out, NULL});
+  expect_error(1, text, (const char* const[]){"process", "-m", model, text, out, NULL});
+  const char* const bad_out = work_path("no-such-dir/out.wav");
+  expect_error(1, bad_out, (const char* const[]){"process", "-m", model, in, bad_out, NULL});
+  check(access(out, F_OK) != 0, "no output file after failures");
+}
+
+static void
+test_info_text(void)
+{
+  const char* const model = knob_model();
+  const char* const args[] = {"info", model, NULL};
+  RunResult         result = expect_status(0, NULL, args);
+  static const char* const expected[] = {
+    "format:", "input width:   2", "drive", "output width:  1", "LSTM",
+    "Dense", "skip:          yes", "sample rate:   48000 Hz",
+    "state size:    10 floats", "tiny test drive", "reset"};
+  for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); ++i) {
+    const bool want = strcmp(expected[i], "reset") != 0; // LSTM: no GRU reset.
+    if (!check(contains(result.out, expected[i]) == want,
+               "info %s \"%s\"",
+               want ? "shows" : "does not show",
+               expected[i])) {
+      show_output(&result);
+    }
+  }
+  check(contains(result.out, model), "info shows the path");
+  run_result_free(&result);
+
+  const char* const plain = plain_model();
+  const char* const plain_args[] = {"info", plain, NULL};
+  result = expect_status(0, NULL, plain_args);
+  check(contains(result.out, "GRU") && contains(result.out, "reset after"),
+        "info shows a GRU layer and its reset variant");
+  check(contains(result.out, "0 knobs"), "info says the GRU model has 0 knobs");
+  run_result_free(&result);
+}
+
+static double
+json_number(const cJSON* object, const char* key)
+{
+  const cJSON* const item = cJSON_GetObjectItemCaseSensitive(object, key);
+  check(cJSON_IsNumber(item), "JSON has number \"%s\"", key);
+  return cJSON_IsNumber(item) ? item->valuedouble : -1.0;
+}
+
+static const char*
+json_string(const cJSON* object, const char* key)
+{
+  const cJSON* const item = cJSON_GetObjectItemCaseSensitive(object, key);
+  check(cJSON_IsString(item), "JSON has string \"%s\"", key);
+  return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+/** Checks `info --json` of `path` against the library's own description. */
+static void
+check_info_json(const char* path, size_t expected_params)
+{
+  const char* const args[] = {"info", "--json", path, NULL};
+  RunResult         result = expect_status(0, NULL, args);
+  cJSON* const      root   = cJSON_Parse(result.out ? result.out : "");
+  SwModel* const    model  = load_model(path);
+  if (!check(cJSON_IsObject(root), "info --json prints one JSON object") ||
+      !model) {
+    show_output(&result);
+    goto done;
+  }
+
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  check(!strcmp(json_string(root, "format"), info.format), "format");
+  check(contains(json_string(root, "path"), path), "path");
+  check(json_number(root, "input_width") == info.input_width, "input_width");
+  check(json_number(root, "output_width") == info.output_width, "output_width");
+  check(json_number(root, "params") == (double)info.num_params, "params");
+  if (expected_params) {
+    check(info.num_params == expected_params,
+          "%s has %zu params; expected %zu (PyTorch counts both biases)",
+          path,
+          info.num_params,
+          expected_params);
+  }
+  check(json_number(root, "state_size") == (double)info.state_size, "state_size");
+  check(json_number(root, "input_gain_db") == (double)info.input_gain_db, "input_gain_db");
+  check(json_number(root, "output_gain_db") == (double)info.output_gain_db, "output_gain_db");
+  check(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(root, "skip")) &&
+          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "skip")) == info.skip,
+        "skip");
+
+  const cJSON* const rate = cJSON_GetObjectItemCaseSensitive(root, "sample_rate");
+  check(info.sample_rate > 0.0 ? (cJSON_IsNumber(rate) && rate->valuedouble == info.sample_rate)
+                               : cJSON_IsNull(rate),
+        "sample_rate is the model's, or null when unknown");
+
+  const cJSON* const knobs = cJSON_GetObjectItemCaseSensitive(root, "knobs");
+  check(cJSON_IsArray(knobs) && (uint32_t)cJSON_GetArraySize(knobs) == info.num_knobs,
+        "knobs has one entry per knob");
+  for (uint32_t k = 0; k < info.num_knobs && cJSON_IsArray(knobs); ++k) {
+    const cJSON* const item = cJSON_GetArrayItem(knobs, (int)k);
+    SwKnobSpec         knob;
+    sw_model_knob(model, k, &knob);
+    check(json_number(item, "index") == k + 1.0, "knob index");
+    check(json_number(item, "min") == (double)knob.min, "knob min");
+    check(json_number(item, "max") == (double)knob.max, "knob max");
+    check(json_number(item, "default") == (double)knob.default_value, "knob default");
+    const cJSON* const name = cJSON_GetObjectItemCaseSensitive(item, "name");
+    check(knob.name ? (cJSON_IsString(name) && !strcmp(name->valuestring, knob.name))
+                    : cJSON_IsNull(name),
+          "knob name");
+  }
+
+  const cJSON* const layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+  check(cJSON_IsArray(layers) && (uint32_t)cJSON_GetArraySize(layers) == info.num_layers,
+        "layers has one entry per layer");
+  double layer_params = 0.0;
+  for (uint32_t l = 0; l < info.num_layers && cJSON_IsArray(layers); ++l) {
+    const cJSON* const item = cJSON_GetArrayItem(layers, (int)l);
+    SwLayerInfo        layer;
+    sw_model_layer(model, l, &layer);
+    static const char* const types[] = {"LSTM", "GRU", "SimpleRNN", "Dense"};
+    check(!strcmp(json_string(item, "type"), types[layer.type]), "layer %u type", l);
+    check(json_number(item, "input_width") == layer.input_width, "layer %u input_width", l);
+    check(json_number(item, "units") == layer.units, "layer %u units", l);
+    check(json_number(item, "state_size") == (double)layer.state_size, "layer %u state_size", l);
+    check(!strcmp(json_string(item, "activation"), sw_activation_name(layer.activation)),
+          "layer %u activation", l);
+    const bool gated = layer.type == SW_LAYER_LSTM || layer.type == SW_LAYER_GRU;
+    check((cJSON_GetObjectItemCaseSensitive(item, "recurrent_activation") != NULL) == gated,
+          "layer %u recurrent_activation only for LSTM and GRU", l);
+    check((cJSON_GetObjectItemCaseSensitive(item, "gru_reset") != NULL) ==
+            (layer.type == SW_LAYER_GRU),
+          "layer %u gru_reset only for GRU", l);
+    layer_params += json_number(item, "params");
+  }
+  check(layer_params == (double)info.num_params,
+        "the layers' params (%g) add up to the model's (%zu)",
+        layer_params,
+        info.num_params);
+
+  const cJSON* const metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+  check(cJSON_IsObject(metadata) && (uint32_t)cJSON_GetArraySize(metadata) <= info.num_metadata,
+        "metadata is an object of the model's entries");
+  for (uint32_t m = 0; m < info.num_metadata && cJSON_IsObject(metadata); ++m) {
+    SwMetaEntry entry;
+    sw_model_metadata(model, m, &entry);
+    const cJSON* const value = cJSON_GetObjectItemCaseSensitive(metadata, entry.key);
+    check(cJSON_IsString(value), "metadata \"%s\" is there", entry.key);
+  }
+
+done:
+  cJSON_Delete(root);
+  sw_model_free(model);
+  run_result_free(&result);
+}
+
+static void
+test_info_json(void)
+{
+  // LSTM, 2 inputs, 5 units: 4*5*2 + 4*5*5 + 2*4*5, then Dense 5 + 1.
+  const char* const knobbed = knob_model();
+  check_info_json(knobbed, 40 + 100 + 40 + 6);
+  // GRU, 1 input, 4 units: 3*4*1 + 3*4*4 + 2*3*4, then Dense 4 + 1.
+  check_info_json(plain_model(), 12 + 48 + 24 + 5);
+
+  // Fields the test model sets itself.
+  const char* const args[] = {"info", "--json", knobbed, NULL};
+  RunResult         result = expect_status(0, NULL, args);
+  cJSON* const      root   = cJSON_Parse(result.out ? result.out : "");
+  const cJSON* const meta  = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+  const cJSON* const name  = cJSON_GetObjectItemCaseSensitive(meta, "name");
+  check(cJSON_IsString(name) && !strcmp(name->valuestring, "tiny test drive"),
+        "metadata.name is the file's");
+  check(json_number(root, "sample_rate") == 48000.0, "sample_rate is the file's");
+  const cJSON* const knob = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "knobs"), 0);
+  check(!strcmp(json_string(knob, "name"), "drive"), "knob 1 is named drive");
+  check(json_number(knob, "default") == 0.5, "knob 1 defaults to 0.5");
+  cJSON_Delete(root);
+  run_result_free(&result);
+}
+
+/* stream ------------------------------------------------------------------ */
+
+/** Parses CSV `text` of `width` numbers a line; returns the frame count. */
+static size_t
+parse_csv(const char* text, uint32_t width, float* values, size_t max_frames)
+{
+  size_t      frames = 0;
+  const char* line   = text;
+  while (*line && frames < max_frames) {
+    const char* const end = strchr(line, '\n');
+    if (!check(end != NULL, "output line %zu ends with a newline", frames + 1)) {
+      break;
+    }
+    const char* p = line;
+    for (uint32_t c = 0; c < width; ++c) {
+      char* number_end = NULL;
+      values[frames * width + c] = strtof(p, &number_end);
+      const char expected = (c + 1 < width) ? ',' : '\n';
+      if (!check(number_end != p && *number_end == expected,
+                 "output line %zu has %u comma-separated numbers: %.*s",
+                 frames + 1,
+                 width,
+                 (int)(end - line),
+                 line)) {
+        return frames;
+      }
+      p = number_end + 1;
+    }
+    ++frames;
+    line = end + 1;
+  }
+  return frames;
+}
+
+static void
+test_stream_values(void)
+{
+  const char* const model_path = knob_model();
+  SwModel* const    model      = load_model(model_path);
+  if (!model) {
+    return;
+  }
+
+  // Input lines with every accepted form; the knob column moves too.
+  enum { RANDOM_FRAMES = 300, MAX_FRAMES = 400 };
+  float* const in = (float*)calloc((size_t)MAX_FRAMES * 2, sizeof(float));
+  size_t       frames = 0;
+  FILE* const  csv    = fopen(work_path("in.csv"), "w");
+  check(csv && in, "cannot write in.csv");
+  if (!csv || !in) {
+    free(in);
+    sw_model_free(model);
+    return;
+  }
+
+  fputs("# audio, drive\n\n   \n", csv);
+  const char* const special_lines[] = {
+    "  0.5 , 0.25 ", "\t-0.125,\t1", "1e-3,0.5\r", "NaN,0.5", "0.25,0.5",
+    "INF,0", "0.1,0.5", "-inf,0", "0.2,0.75", "nan,nan", "-0.3,0.5"};
+  const float special_values[][2] = {
+    {0.5f, 0.25f}, {-0.125f, 1.0f}, {1e-3f, 0.5f}, {NAN, 0.5f}, {0.25f, 0.5f},
+    {INFINITY, 0.0f}, {0.1f, 0.5f}, {-INFINITY, 0.0f}, {0.2f, 0.75f},
+    {NAN, NAN}, {-0.3f, 0.5f}};
+  for (size_t i = 0; i < sizeof(special_lines) / sizeof(special_lines[0]); ++i) {
+    fprintf(csv, "%s\n", special_lines[i]);
+    in[frames * 2]     = special_values[i][0];
+    in[frames * 2 + 1] = special_values[i][1];
+    ++frames;
+    if (i == 4) {
+      fputs("# a comment between frames\n", csv);
+    }
+  }
+  uint64_t state = 99;
+  for (size_t i = 0; i < RANDOM_FRAMES; ++i) {
+    in[frames * 2]     = random_weight(&state, 1.0f);
+    in[frames * 2 + 1] = 0.5f + 0.5f * random_weight(&state, 1.0f);
+    // The last line has no newline: it must still count.
+    fprintf(csv,
+            (i + 1 < RANDOM_FRAMES) ? "%.9g,%.9g\n" : "%.9g,%.9g",
+            (double)in[frames * 2],
+            (double)in[frames * 2 + 1]);
+    ++frames;
+  }
+  fclose(csv);
+
+  // The library's answer for the same frames, in one call.
+  SwEngineConfig config    = sw_engine_config_default();
+  config.max_block         = MAX_FRAMES;
+  config.knob_smoothing_ms = 0.0f;
+  SwError         err      = {SW_SUCCESS, ""};
+  SwEngine* const engine   = sw_engine_new(model, &config, &err);
+  float* const    expected = (float*)calloc(MAX_FRAMES, sizeof(float));
+  float* const    actual   = (float*)calloc(MAX_FRAMES, sizeof(float));
+  if (!check(engine && expected && actual, "engine: %s", err.message)) {
+    goto done;
+  }
+  check(sw_engine_process_frames(engine, in, expected, (uint32_t)frames) == SW_SUCCESS,
+        "sw_engine_process_frames");
+
+  static const char* const blocks[] = {"1", "7", "64", "65536"};
+  for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); ++b) {
+    const char* const args[] = {"stream", "--model", model_path, "--block", blocks[b], NULL};
+    RunResult         result = expect_status(0, work_path("in.csv"), args);
+    check(count_lines(result.out ? result.out : "") == frames,
+          "--block %s: %zu output lines for %zu frames",
+          blocks[b],
+          count_lines(result.out ? result.out : ""),
+          frames);
+    const size_t got = parse_csv(result.out ? result.out : "", 1, actual, MAX_FRAMES);
+    size_t       differ = 0;
+    for (size_t f = 0; f < got && f < frames; ++f) {
+      if (!same_float(actual[f], expected[f]) && differ++ < 5) {
+        printf("frame %zu: statewave %.9g, library %.9g\n", f, (double)actual[f], (double)expected[f]);
+      }
+    }
+    check(differ == 0, "--block %s: %zu frames differ from the library's", blocks[b], differ);
+
+    // NaN input resets the state; say so when the library counted it.
+    if (sw_engine_nonfinite_resets(engine) > 0) {
+      check(contains(result.err, "non-finite"), "stream warns about non-finite resets");
+    }
+    run_result_free(&result);
+  }
+
+  // An empty input is no frames and no error.
+  const char* const empty = work_path("empty.csv");
+  write_text(empty, "");
+  const char* const args[] = {"stream", "-m", model_path, NULL};
+  RunResult         result = expect_status(0, empty, args);
+  check(result.out && !result.out[0], "empty stdin gives empty stdout");
+  run_result_free(&result);
+
+done:
+  sw_engine_free(engine);
+  sw_model_free(model);
+  free(in);
+  free(expected);
+  free(actual);
+}
+
+static void
+expect_stream_error(const char* model, const char* input, const char* needle, size_t lines_before)
+{
+  const char* const path = work_path("bad.csv");
+  write_text(path, input);
+  const char* const args[] = {"stream", "--model", model, "--block", "64", NULL};
+  RunResult         result = expect_status(1, path, args);
+  if (!check(contains(result.err, needle), "stderr names \"%s\"", needle)) {
+    show_output(&result);
+  }
+  check(count_lines(result.out ? result.out : "") == lines_before,
+        "the %zu frames before the bad line are written",
+        lines_before);
+  run_result_free(&result);
+}
+
+static void
+test_stream_errors(void)
+{
+  const char* const model = knob_model();
+  expect_stream_error(model, "0.1,0.2\n0.3,abc\n0.5,0.5\n", "stdin line 2: expected 2 comma-separated numbers, found \"abc\"", 1);
+  expect_stream_error(model, "0.1\n", "stdin line 1: expected 2 comma-separated numbers, found 1", 0);
+  expect_stream_error(model, "# c\n\n0.1,0.2,0.3\n", "stdin line 3: expected 2 comma-separated numbers, found 3", 0);
+  expect_stream_error(model, "0.1,0.2\n0.1,0.2\n0.1,\n", "stdin line 3", 2);
+  expect_stream_error(model, "0.1,0.2\n0.1 0.2\n", "stdin line 2", 1);
+  expect_stream_error(model, "0.1,0.2\n,0.2\n", "stdin line 2", 1);
+  expect_stream_error(model, "0.1,0.2\n0.4,0.2x", "stdin line 2", 1);
+}
+
+/** Reads one line from `fd` into `line` within `timeout_ms`; false on timeout. */
+static bool
+read_line_within(int fd, char* line, size_t size, int timeout_ms)
+{
+  size_t length = 0;
+  while (length + 1 < size) {
+    struct pollfd poll_fd = {fd, POLLIN, 0};
+    if (poll(&poll_fd, 1, timeout_ms) <= 0) {
+      return false;
+    }
+    const ssize_t got = read(fd, line + length, 1);
+    if (got <= 0) {
+      return false;
+    }
+    if (line[length++] == '\n') {
+      break;
+    }
+  }
+  line[length] = '\0';
+  return length > 0 && line[length - 1] == '\n';
+}
+
+static void
+test_stream_live(void)
+{
+  const char* const model = knob_model();
+  int               to_child[2];
+  int               from_child[2];
+  if (!check(!pipe(to_child) && !pipe(from_child), "pipe: %s", strerror(errno))) {
+    return;
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
+  posix_spawn_file_actions_addclose(&actions, to_child[1]);
+  posix_spawn_file_actions_addclose(&actions, from_child[0]);
+
+  char* const argv[] = {(char*)statewave_path, "stream", "--model", (char*)model, "--block", "64", NULL};
+  print_command((const char* const*)argv + 1);
+  pid_t     pid   = 0;
+  const int error = posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(to_child[0]);
+  close(from_child[1]);
+  if (!check(!error, "cannot run statewave: %s", strerror(error))) {
+    close(to_child[1]);
+    close(from_child[0]);
+    return;
+  }
+
+  // Each answer must come back while stdin is still open: a block of 64 is
+  // never waited for.
+  static const char* const lines[] = {"0.5,0.5\n", "-0.25,0.1\n# skip\n", "0.125,0.9\n"};
+  bool                     live    = true;
+  for (size_t i = 0; i < 3 && live; ++i) {
+    const size_t length = strlen(lines[i]);
+    live = check(write(to_child[1], lines[i], length) == (ssize_t)length, "write to stream");
+    char answer[256];
+    live = live && check(read_line_within(from_child[0], answer, sizeof(answer), 10000),
+                         "stream answers line %zu within 10 s while stdin is open",
+                         i + 1);
+    if (live) {
+      printf("live answer %zu: %s", i + 1, answer);
+    }
+  }
+
+  close(to_child[1]);
+  if (!live) {
+    kill(pid, SIGKILL); // Our own child, stuck.
+  }
+  char rest[64];
+  check(!live || read(from_child[0], rest, sizeof(rest)) == 0, "no more output after EOF");
+  close(from_child[0]);
+  const int status = wait_status(pid);
+  check(!live || status == 0, "stream exits 0 at EOF, got %d", status);
+}
+
+/* process ----------------------------------------------------------------- */
+
+/** Runs `args`, expecting success, and reads the file written. */
+static float*
+process_to(const char* const* args, const char* out, SF_INFO* info)
+{
+  RunResult result = expect_status(0, NULL, args);
+  run_result_free(&result);
+  return read_wav(out, info);
+}
+
+static void
+test_process_values(void)
+{
+  const char* const model_path = knob_model();
+  const char* const in         = work_path("in.wav");
+  const char* const out        = work_path("out.wav");
+  enum { FRAMES = 3000, CHANNELS = 2 };
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_FLOAT, CHANNELS, FRAMES, NAN);
+
+  SwModel* const model = load_model(model_path);
+  SF_INFO        in_info;
+  float* const   input    = read_wav(in, &in_info);
+  float* const   expected = (float*)calloc((size_t)FRAMES * CHANNELS, sizeof(float));
+  float*         planar   = (float*)calloc((size_t)FRAMES * CHANNELS, sizeof(float));
+  if (!model || !input || !expected || !planar) {
+    goto done;
+  }
+
+  // The library's answer: one stream per channel, knob 1 at 0.25.
+  for (size_t f = 0; f < FRAMES; ++f) {
+    for (size_t c = 0; c < CHANNELS; ++c) {
+      planar[c * FRAMES + f] = input[f * CHANNELS + c];
+    }
+  }
+  SwEngineConfig config    = sw_engine_config_default();
+  config.sample_rate       = 48000.0;
+  config.streams           = CHANNELS;
+  config.max_block         = FRAMES;
+  config.knob_smoothing_ms = 0.0f;
+  SwError         err      = {SW_SUCCESS, ""};
+  SwEngine* const engine   = sw_engine_new(model, &config, &err);
+  if (!check(engine != NULL, "engine: %s", err.message)) {
+    goto done;
+  }
+  const float* ins[CHANNELS];
+  float*       outs[CHANNELS];
+  for (size_t c = 0; c < CHANNELS; ++c) {
+    ins[c]  = planar + c * FRAMES;
+    outs[c] = planar + c * FRAMES;
+  }
+  sw_engine_set_knob(engine, 0, 0.25f);
+  check(sw_engine_process(engine, ins, outs, FRAMES) == SW_SUCCESS, "sw_engine_process");
+  sw_engine_free(engine);
+  for (size_t f = 0; f < FRAMES; ++f) {
+    for (size_t c = 0; c < CHANNELS; ++c) {
+      expected[f * CHANNELS + c] = planar[c * FRAMES + f];
+    }
+  }
+
+  // The knob by index and by name, in blocks that split the file unevenly.
+  static const char* const variants[][4] = {
+    {"--block", "17", "--param", "1=0.25"},
+    {"--block", "512", "--param", "drive=0.25"},
+    {"-b", "1", "-p", "DRIVE=0.25"},
+  };
+  for (size_t v = 0; v < 3; ++v) {
+    remove(out);
+    const char* const args[] = {"process", "--model", model_path, variants[v][0], variants[v][1],
+                                variants[v][2], variants[v][3], in, out, NULL};
+    SF_INFO      out_info;
+    float* const output = process_to(args, out, &out_info);
+    if (!output) {
+      continue;
+    }
+    check(out_info.frames == FRAMES && out_info.channels == CHANNELS &&
+            out_info.samplerate == 48000 &&
+            out_info.format == (SF_FORMAT_WAV | SF_FORMAT_FLOAT),
+          "out.wav is a 2-channel 48 kHz float WAV of %d frames",
+          FRAMES);
+    size_t differ = 0;
+    for (size_t i = 0; i < (size_t)FRAMES * CHANNELS && out_info.frames == FRAMES; ++i) {
+      if (!same_float(output[i], expected[i]) && differ++ < 5) {
+        printf("sample %zu: statewave %.9g, library %.9g\n", i, (double)output[i], (double)expected[i]);
+      }
+    }
+    check(differ == 0, "%s %s: %zu samples differ from sw_engine_process", variants[v][2], variants[v][3], differ);
+    free(output);
+  }
+
+  // The default knob value is the model's (0.5), so a run without --param
+  // must differ from the run at 0.25.
+  remove(out);
+  const char* const args[] = {"process", "--model", model_path, in, out, NULL};
+  SF_INFO           out_info;
+  float* const      output = process_to(args, out, &out_info);
+  if (output) {
+    check(memcmp(output, expected, sizeof(float) * FRAMES * CHANNELS) != 0,
+          "the knob value changes the output");
+    free(output);
+  }
+
+done:
+  sw_model_free(model);
+  free(input);
+  free(expected);
+  free(planar);
+}
+
+static void
+test_process_formats(void)
+{
+  // y = x + 0.5 exactly, so values and clipping can be checked directly.
+  const char* const model = offset_model();
+  const char* const in16  = work_path("in16.wav");
+  const char* const in_f  = work_path("in_float.wav");
+  enum { FRAMES = 1000 };
+  write_wav(in16, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, FRAMES, 0.25f);
+  write_wav(in_f, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 2, FRAMES, 0.25f);
+
+  typedef struct {
+    const char* in;
+    const char* out_name;
+    const char* subtype; /* NULL: the default */
+    int         format;
+  } FormatCase;
+  const FormatCase cases[] = {
+    {in16, "same.wav", NULL, SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+    {in16, "float.wav", "float", SF_FORMAT_WAV | SF_FORMAT_FLOAT},
+    {in16, "pcm24.wav", "pcm24", SF_FORMAT_WAV | SF_FORMAT_PCM_24},
+    {in16, "out.aiff", NULL, SF_FORMAT_AIFF | SF_FORMAT_PCM_16},
+    {in16, "out.AIF", NULL, SF_FORMAT_AIFF | SF_FORMAT_PCM_16},
+    {in16, "out.flac", NULL, SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+    {in_f, "out.flac", NULL, SF_FORMAT_FLAC | SF_FORMAT_PCM_24},
+    {in_f, "out.aiff", NULL, SF_FORMAT_AIFF | SF_FORMAT_FLOAT},
+    {in_f, "out.ogg", NULL, SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    {in_f, "unknown.data", NULL, SF_FORMAT_WAV | SF_FORMAT_FLOAT},
+    {in16, "double.wav", "double", SF_FORMAT_WAV | SF_FORMAT_DOUBLE},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+    const FormatCase* const format = &cases[i];
+    const char* const       out    = work_path(format->out_name);
+    remove(out);
+    const char* const args[] = {"process", "-m", model,
+                                format->subtype ? "--subtype" : format->in,
+                                format->subtype ? format->subtype : out,
+                                format->subtype ? format->in : NULL,
+                                format->subtype ? out : NULL, NULL};
+    SF_INFO      out_info;
+    float* const output = process_to(args, out, &out_info);
+    if (!output) {
+      continue;
+    }
+    check(out_info.format == format->format,
+          "%s from %s: format 0x%x, expected 0x%x",
+          format->out_name,
+          format->in,
+          (unsigned)out_info.format,
+          (unsigned)format->format);
+    check(out_info.frames == FRAMES && out_info.samplerate == 48000,
+          "%s keeps the frames and rate",
+          format->out_name);
+    const double tolerance = (out_info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS ? 0.05 : 1e-4;
+    check(fabs((double)output[out_info.channels * (FRAMES / 2)] - 0.75) < tolerance,
+          "%s holds x + 0.5 = 0.75, got %g",
+          format->out_name,
+          (double)output[out_info.channels * (FRAMES / 2)]);
+    free(output);
+  }
+
+  // Integer output clips instead of wrapping around: 0.75 + 0.5 > 1.
+  const char* const loud = work_path("loud16.wav");
+  const char* const out  = work_path("clipped.wav");
+  write_wav(loud, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, FRAMES, 0.75f);
+  const char* const args[] = {"process", "-m", model, loud, out, NULL};
+  SF_INFO           out_info;
+  float* const      output = process_to(args, out, &out_info);
+  if (output) {
+    float lowest = 1.0f;
+    for (size_t f = 0; f < FRAMES; ++f) {
+      lowest = fminf(lowest, output[f]);
+    }
+    check(lowest > 0.99f, "16-bit output clips at full scale (lowest %g)", (double)lowest);
+    free(output);
+  }
+}
+
+static void
+test_process_messages(void)
+{
+  // The model says 48 kHz and has 2 outputs? No: GuitarML has one output;
+  // only the rate warning applies. A 44.1 kHz file must say both rates.
+  const char* const model = knob_model();
+  const char* const in    = work_path("in44.wav");
+  const char* const out   = work_path("out44.wav");
+  SF_INFO           info  = {0};
+  info.samplerate         = 44100;
+  info.channels           = 1;
+  info.format             = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* const file     = sf_open(in, SFM_WRITE, &info);
+  if (!check(file != NULL, "cannot write %s", in)) {
+    return;
+  }
+  const float silence[64] = {0};
+  sf_writef_float(file, silence, 64);
+  sf_close(file);
+
+  const char* const args[] = {"process", "-m", model, in, out, NULL};
+  RunResult         result = expect_status(0, NULL, args);
+  check(contains(result.err, "48000") && contains(result.err, "44100") &&
+          contains(result.err, "resampl"),
+        "a rate mismatch warns with both rates and no resampling");
+  check(!contains(result.err, "processing ") && !contains(result.err, "real-time"),
+        "no progress or summary when stderr is not a terminal");
+  run_result_free(&result);
+
+  // --verbose adds the summary; a knob outside its range warns.
+  const char* const verbose[] = {"process", "-v", "-m", model, "-p", "1=3", in, out, NULL};
+  result                      = expect_status(0, NULL, verbose);
+  check(contains(result.err, "64 frames") && contains(result.err, "real-time factor"),
+        "--verbose prints a summary");
+  check(contains(result.err, "outside"), "a knob value out of range warns");
+  run_result_free(&result);
+}
+
+static void
+test_process_progress(void)
+{
+  const char* const model = plain_model();
+  const char* const in    = work_path("long.wav");
+  const char* const out   = work_path("long-out.wav");
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 48000, NAN);
+
+  // stderr on a pseudo-terminal: the progress bar and summary appear.
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) || unlockpt(master)) {
+    printf("SKIP: no pseudo-terminals here\n");
+    if (master >= 0) {
+      close(master);
+    }
+    return;
+  }
+  const char* const slave_name = ptsname(master);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, slave_name, O_RDWR | O_NOCTTY, 0);
+  posix_spawn_file_actions_addclose(&actions, master);
+  char* const argv[] = {(char*)statewave_path, "process", "-m", (char*)model, "-b", "256", (char*)in, (char*)out, NULL};
+  print_command((const char* const*)argv + 1);
+  pid_t     pid   = 0;
+  const int error = posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (!check(!error, "cannot run statewave: %s", strerror(error))) {
+    close(master);
+    return;
+  }
+
+  char   text[65536];
+  size_t length = 0;
+  for (;;) {
+    struct pollfd poll_fd = {master, POLLIN, 0};
+    if (poll(&poll_fd, 1, 20000) <= 0) {
+      break;
+    }
+    const ssize_t got = read(master, text + length, sizeof(text) - 1 - length);
+    if (got <= 0) {
+      break; // EIO once the child has closed the terminal.
+    }
+    length += (size_t)got;
+  }
+  text[length] = '\0';
+  close(master);
+  const int status = wait_status(pid);
+  check(status == 0, "process with a terminal exits 0, got %d", status);
+  check(contains(text, "100%") && contains(text, "real-time factor"),
+        "a terminal gets a progress bar and a summary: %s",
+        text);
+}
+
+/* Files from ../shared/models ------------------------------------------------ */
+
+static void
+test_shared_models(void)
+{
+  char dir_path[PATH_SIZE];
+  snprintf(dir_path, sizeof(dir_path), "%s/guitarml-json", shared_models);
+  DIR* const dir = opendir(dir_path);
+  if (!dir) {
+    printf("SKIP: %s is absent\n", dir_path);
+    exit(SKIP_STATUS);
+  }
+
+  const char* const in = work_path("in.wav");
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1, 2000, NAN);
+
+  struct dirent* entry = NULL;
+  unsigned       seen  = 0;
+  while ((entry = readdir(dir))) {
+    const size_t length = strlen(entry->d_name);
+    if (length < 6 || strcmp(entry->d_name + length - 5, ".json")) {
+      continue;
+    }
+    char      path[PATH_SIZE];
+    const int size = snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
+    if (!check(size > 0 && size < PATH_SIZE, "path too long: %s", entry->d_name)) {
+      continue;
+    }
+    ++seen;
+
+    if (!strncmp(entry->d_name, "broken", 6)) {
+      expect_error(1, path, (const char* const[]){"info", path, NULL});
+      continue;
+    }
+
+    check_info_json(path, 0);
+
+    const char* const out = work_path("out.wav");
+    remove(out);
+    const char* const args[] = {"process", "-m", path, in, out, NULL};
+    RunResult         result = expect_status(0, NULL, args);
+    run_result_free(&result);
+    SF_INFO      info;
+    float* const output = read_wav(out, &info);
+    if (output) {
+      bool finite = true;
+      for (sf_count_t f = 0; f < info.frames; ++f) {
+        finite = finite && isfinite(output[f]);
+      }
+      check(info.frames == 2000 && finite, "%s gives 2000 finite samples", path);
+      free(output);
+    }
+  }
+  closedir(dir);
+  check(seen > 0, "%s holds models", dir_path);
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  const char* name;
+  void (*run)(void);
+} TestCase;
+
+static const TestCase cases[] = {
+  {"help", test_help},
+  {"usage_errors", test_usage_errors},
+  {"bad_files", test_bad_files},
+  {"info_text", test_info_text},
+  {"info_json", test_info_json},
+  {"stream_values", test_stream_values},
+  {"stream_errors", test_stream_errors},
+  {"stream_live", test_stream_live},
+  {"process_values", test_process_values},
+  {"process_formats", test_process_formats},
+  {"process_messages", test_process_messages},
+  {"process_progress", test_process_progress},
+  {"shared_models", test_shared_models},
+};
+
+int
+main(int argc, char** argv)
+{
+  if (argc != 6) {
+    fprintf(stderr,
+            "usage: %s CASE STATEWAVE SOURCE_ROOT SHARED_MODELS_DIR WORK_DIR\n",
+            argv[0]);
+    return 1;
+  }
+
+  // Absolute, so the test does not depend on its working directory.
+  char* const program = realpath(argv[2], NULL);
+  if (!program) {
+    fprintf(stderr, "cannot find %s: %s\n", argv[2], strerror(errno));
+    return 1;
+  }
+  statewave_path = program;
+  source_root    = argv[3];
+  shared_models  = argv[4];
+  snprintf(work_dir, sizeof(work_dir), "%s/%s", argv[5], argv[1]);
+  if (!make_dirs(work_dir)) {
+    fprintf(stderr, "cannot make %s: %s\n", work_dir, strerror(errno));
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN); // A dead child shows up as a failed write.
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+    if (!strcmp(cases[i].name, argv[1])) {
+      cases[i].run();
+      printf("%s: %u failure%s\n", argv[1], failures, failures == 1 ? "" : "s");
+      return failures ? 1 : 0;
+    }
+  }
+
+  fprintf(stderr, "unknown case '%s'\n", argv[1]);
+  return 1;
+}
