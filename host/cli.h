@@ -51,7 +51,8 @@ cmd_info_usage(FILE* stream);
 /* Messages                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/** Library log messages at or above this level are printed (default warning). */
+/** Library log messages at or above this level are printed (default warning).
+ */
 void
 cli_set_verbose(bool verbose);
 

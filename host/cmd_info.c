@@ -108,14 +108,12 @@ print_text(const SwModel* model, const char* path)
     if (!layer.use_bias) {
       printf(", no bias");
     }
-    printf(", %zu params, state %zu\n",
-           cli_layer_params(&layer),
-           layer.state_size);
+    printf(
+      ", %zu params, state %zu\n", cli_layer_params(&layer), layer.state_size);
   }
 
   printf("skip:          %s\n",
-         info.skip ? "yes (input column 0 is added to output column 0)"
-                   : "no");
+         info.skip ? "yes (input column 0 is added to output column 0)" : "no");
   printf("input gain:    %g dB\n", (double)info.input_gain_db);
   printf("output gain:   %g dB\n", (double)info.output_gain_db);
   if (info.sample_rate > 0.0) {
@@ -168,8 +166,7 @@ add_knobs(cJSON* root, const SwModel* model, uint32_t num_knobs)
                     : cJSON_AddNullToObject(item, "name")) ||
         !cJSON_AddNumberToObject(item, "min", (double)knob.min) ||
         !cJSON_AddNumberToObject(item, "max", (double)knob.max) ||
-        !cJSON_AddNumberToObject(
-          item, "default", (double)knob.default_value)) {
+        !cJSON_AddNumberToObject(item, "default", (double)knob.default_value)) {
       return false;
     }
   }
@@ -185,7 +182,8 @@ add_layer(cJSON* layers, const SwLayerInfo* layer)
     return false;
   }
 
-  if (!cJSON_AddStringToObject(item, "type", cli_layer_type_name(layer->type)) ||
+  if (!cJSON_AddStringToObject(
+        item, "type", cli_layer_type_name(layer->type)) ||
       !cJSON_AddNumberToObject(item, "input_width", layer->input_width) ||
       !cJSON_AddNumberToObject(item, "units", layer->units) ||
       !cJSON_AddNumberToObject(item, "gates", layer->gates) ||
@@ -195,9 +193,10 @@ add_layer(cJSON* layers, const SwLayerInfo* layer)
   }
 
   if (has_gates(layer->type) &&
-      !cJSON_AddStringToObject(item,
-                               "recurrent_activation",
-                               sw_activation_name(layer->recurrent_activation))) {
+      !cJSON_AddStringToObject(
+        item,
+        "recurrent_activation",
+        sw_activation_name(layer->recurrent_activation))) {
     return false;
   }
 
@@ -211,8 +210,7 @@ add_layer(cJSON* layers, const SwLayerInfo* layer)
          cJSON_AddBoolToObject(item, "use_bias", layer->use_bias) &&
          cJSON_AddNumberToObject(
            item, "params", (double)cli_layer_params(layer)) &&
-         cJSON_AddNumberToObject(
-           item, "state_size", (double)layer->state_size);
+         cJSON_AddNumberToObject(item, "state_size", (double)layer->state_size);
 }
 
 static bool

@@ -214,7 +214,7 @@ find_knob(const SwModel* model, const char* key, size_t key_length)
       number = number * 10U + (uint64_t)(key[i] - '0');
     }
     return (number >= 1 && number <= info.num_knobs) ? (int64_t)(number - 1)
-                                                      : -1;
+                                                     : -1;
   }
 
   for (uint32_t k = 0; k < info.num_knobs; ++k) {
@@ -446,7 +446,7 @@ progress_update(Progress* progress, const char* name, sf_count_t done)
   progress->last_percent = percent;
 
   enum { WIDTH = 40 };
-  char bar[WIDTH + 1];
+  char      bar[WIDTH + 1];
   const int filled = (percent * WIDTH) / 100;
   for (int i = 0; i < WIDTH; ++i) {
     bar[i] = (i < filled) ? '#' : '.';
@@ -473,10 +473,10 @@ typedef struct {
 static bool
 buffers_init(Buffers* buffers, uint32_t channels, uint32_t block)
 {
-  const size_t samples  = (size_t)channels * block;
-  buffers->interleaved  = (float*)calloc(samples, sizeof(float));
-  buffers->planar       = (float*)calloc(samples, sizeof(float));
-  buffers->channels     = (float**)calloc(channels, sizeof(float*));
+  const size_t samples = (size_t)channels * block;
+  buffers->interleaved = (float*)calloc(samples, sizeof(float));
+  buffers->planar      = (float*)calloc(samples, sizeof(float));
+  buffers->channels    = (float**)calloc(channels, sizeof(float*));
   if (!buffers->interleaved || !buffers->planar || !buffers->channels) {
     return false;
   }
@@ -507,9 +507,8 @@ process_file(const ProcessOptions* options,
   Buffers        buffers  = {NULL, NULL, NULL};
   if (!buffers_init(&buffers, channels, options->block)) {
     buffers_free(&buffers);
-    cli_error("out of memory for %u channels of %u frames",
-              channels,
-              options->block);
+    cli_error(
+      "out of memory for %u channels of %u frames", channels, options->block);
     return CLI_EXIT_FAILURE;
   }
 
@@ -530,10 +529,11 @@ process_file(const ProcessOptions* options,
     }
 
     // In place: the engine allows `in` and `out` to alias.
-    const SwStatus status = sw_engine_process(engine,
-                                              (const float* const*)buffers.channels,
-                                              buffers.channels,
-                                              (uint32_t)frames);
+    const SwStatus status =
+      sw_engine_process(engine,
+                        (const float* const*)buffers.channels,
+                        buffers.channels,
+                        (uint32_t)frames);
     if (status) {
       cli_error("%s: processing failed at frame %lld: %s",
                 options->in_path,
@@ -600,12 +600,13 @@ print_summary(const ProcessOptions* options,
 {
   const double audio_seconds = (double)frames / (double)in_info->samplerate;
   fprintf(stderr,
-          "statewave: %s -> %s: %lld frames x %d channels, %.3f s of audio "
+          "statewave: %s -> %s: %lld frames x %d channel%s, %.3f s of audio "
           "in %.3f s, real-time factor %.4f\n",
           options->in_path,
           options->out_path,
           (long long)frames,
           in_info->channels,
+          (in_info->channels == 1) ? "" : "s",
           audio_seconds,
           elapsed,
           (audio_seconds > 0.0) ? elapsed / audio_seconds : 0.0);
@@ -651,9 +652,8 @@ cmd_process(int argc, char** argv)
   }
 
   if (!(in = sf_open(options.in_path, SFM_READ, &in_info))) {
-    cli_error("%s: cannot open as audio: %s",
-              options.in_path,
-              sf_strerror(NULL));
+    cli_error(
+      "%s: cannot open as audio: %s", options.in_path, sf_strerror(NULL));
     goto done;
   }
 
@@ -694,9 +694,8 @@ cmd_process(int argc, char** argv)
   warn_about_model(&options, &info, &in_info);
 
   if (!(out = sf_open(options.out_path, SFM_WRITE, &out_info))) {
-    cli_error("%s: cannot open for writing: %s",
-              options.out_path,
-              sf_strerror(NULL));
+    cli_error(
+      "%s: cannot open for writing: %s", options.out_path, sf_strerror(NULL));
     goto done;
   }
   if (is_integer_subtype(out_info.format)) {
@@ -705,8 +704,7 @@ cmd_process(int argc, char** argv)
 
   const double start       = seconds_now();
   sf_count_t   frames_done = 0;
-  result =
-    process_file(&options, engine, in, &in_info, out, &frames_done);
+  result = process_file(&options, engine, in, &in_info, out, &frames_done);
   const double elapsed = seconds_now() - start;
 
   const int close_status = sf_close(out);

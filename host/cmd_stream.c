@@ -17,7 +17,8 @@
 #define DEFAULT_BLOCK 64U
 #define MAX_BLOCK 65536U
 
-/* Enough for any sane frame; a longer line is an error, not unbounded memory. */
+/* Enough for any sane frame; a longer line is an error, not unbounded memory.
+ */
 #define MAX_LINE_BYTES ((size_t)64 * 1024 * 1024)
 #define INITIAL_BUFFER_BYTES ((size_t)64 * 1024)
 
@@ -71,8 +72,7 @@ parse_options(int argc, char** argv, StreamOptions* options)
   const CliCommand* const command = cli_command("stream");
   cli_reset_getopt();
   int opt = 0;
-  while ((opt = getopt_long(argc, argv, ":m:b:vh", long_options, NULL)) !=
-         -1) {
+  while ((opt = getopt_long(argc, argv, ":m:b:vh", long_options, NULL)) != -1) {
     switch (opt) {
     case 'm':
       options->model_path = optarg;
@@ -100,9 +100,8 @@ parse_options(int argc, char** argv, StreamOptions* options)
     return cli_usage_error(command, "missing --model FILE");
   }
   if (optind < argc) {
-    return cli_usage_error(command,
-                           "unexpected argument '%s' (frames come on stdin)",
-                           argv[optind]);
+    return cli_usage_error(
+      command, "unexpected argument '%s' (frames come on stdin)", argv[optind]);
   }
   return CLI_EXIT_SUCCESS;
 }
@@ -271,9 +270,9 @@ input_reserve(InputBuffer* input, uint64_t line)
     return false;
   }
 
-  const size_t capacity = input->capacity ? 2 * input->capacity
-                                          : INITIAL_BUFFER_BYTES;
-  char* const  data     = (char*)realloc(input->data, capacity + 1);
+  const size_t capacity =
+    input->capacity ? 2 * input->capacity : INITIAL_BUFFER_BYTES;
+  char* const data = (char*)realloc(input->data, capacity + 1);
   if (!data) {
     cli_error("out of memory reading stdin line %llu",
               (unsigned long long)line);
@@ -310,10 +309,10 @@ stream_stdin(Batch* batch)
     eof = (got == 0);
     input.length += (size_t)got;
 
-    size_t start = 0;
+    size_t start   = 0;
     char*  newline = NULL;
-    while ((newline = (char*)memchr(
-              input.data + start, '\n', input.length - start))) {
+    while ((newline =
+              (char*)memchr(input.data + start, '\n', input.length - start))) {
       *newline            = '\0';
       const size_t length = (size_t)(newline - (input.data + start));
       if (!handle_line(batch, input.data + start, length)) {
@@ -401,10 +400,10 @@ cmd_stream(int argc, char** argv)
     goto done;
   }
 
-  batch.in  = (float*)calloc((size_t)options.block * info.input_width,
-                            sizeof(float));
-  batch.out = (float*)calloc((size_t)options.block * info.output_width,
-                             sizeof(float));
+  batch.in =
+    (float*)calloc((size_t)options.block * info.input_width, sizeof(float));
+  batch.out =
+    (float*)calloc((size_t)options.block * info.output_width, sizeof(float));
   if (!batch.in || !batch.out) {
     cli_error("out of memory for %u frames", options.block);
     goto done;

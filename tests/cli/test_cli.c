@@ -34,15 +34,18 @@
 
 extern char** environ;
 
+/* A NULL-terminated argument list for run_with_input() and friends. */
+#define ARGS(...) ((const char* const[]){__VA_ARGS__, NULL})
+
 #define SKIP_STATUS 77
 #define MAX_ARGS 32
 #define PATH_SIZE 4096
 
-static const char* statewave_path   = NULL;
-static const char* source_root      = NULL;
-static const char* shared_models    = NULL;
+static const char* statewave_path = NULL;
+static const char* source_root    = NULL;
+static const char* shared_models  = NULL;
 static char        work_dir[PATH_SIZE];
-static unsigned    failures         = 0;
+static unsigned    failures = 0;
 
 /* ------------------------------------------------------------------------ */
 /* Checks and paths                                                         */
@@ -244,8 +247,9 @@ run_with_input(const char* stdin_path, const char* const* args)
   posix_spawn_file_actions_addopen(
     &actions, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-  pid_t     pid   = 0;
-  const int error = posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
+  pid_t     pid = 0;
+  const int error =
+    posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (!check(!error, "cannot run %s: %s", statewave_path, strerror(error))) {
     return result;
@@ -328,7 +332,11 @@ random_weight(uint64_t* state, float scale)
 }
 
 static void
-write_matrix(FILE* file, unsigned rows, unsigned cols, uint64_t* state, float scale)
+write_matrix(FILE*     file,
+             unsigned  rows,
+             unsigned  cols,
+             uint64_t* state,
+             float     scale)
 {
   fputc('[', file);
   for (unsigned r = 0; r < rows; ++r) {
@@ -396,7 +404,13 @@ static const char*
 knob_model(void)
 {
   static const TinyModel model = {
-    "LSTM", 2, 5, true, 0.6f, 0.01f, 42,
+    "LSTM",
+    2,
+    5,
+    true,
+    0.6f,
+    0.01f,
+    42,
     "{\"name\": \"tiny test drive\", \"samplerate\": 48000, "
     "\"knobs\": [{\"name\": \"drive\", \"min\": 0, \"max\": 1, "
     "\"default\": 0.5}]}"};
@@ -446,12 +460,16 @@ test_signal(sf_count_t frame, int channel)
 }
 
 static bool
-write_wav(const char* path, int format, int channels, sf_count_t frames, float value)
+write_wav(const char* path,
+          int         format,
+          int         channels,
+          sf_count_t  frames,
+          float       value)
 {
-  SF_INFO info    = {0};
-  info.samplerate = 48000;
-  info.channels   = channels;
-  info.format     = format;
+  SF_INFO info        = {0};
+  info.samplerate     = 48000;
+  info.channels       = channels;
+  info.format         = format;
   SNDFILE* const file = sf_open(path, SFM_WRITE, &info);
   if (!check(file != NULL, "cannot write %s: %s", path, sf_strerror(NULL))) {
     return false;
@@ -504,13 +522,16 @@ test_help(void)
             contains(result.out, "info") && contains(result.out, "Usage:"),
           "%s lists the commands on stdout",
           top_level[i][0]);
-    check(!result.err || !result.err[0], "%s prints nothing on stderr", top_level[i][0]);
+    check(!result.err || !result.err[0],
+          "%s prints nothing on stderr",
+          top_level[i][0]);
     run_result_free(&result);
   }
 
   static const char* const version[] = {"--version", NULL};
   RunResult                result    = expect_status(0, NULL, version);
-  check(contains(result.out, sw_version()), "--version prints %s", sw_version());
+  check(
+    contains(result.out, sw_version()), "--version prints %s", sw_version());
   run_result_free(&result);
 
   static const char* const commands[] = {"process", "stream", "info"};
@@ -520,7 +541,8 @@ test_help(void)
 
     const char* const help[] = {commands[i], "--help", NULL};
     result                   = expect_status(0, NULL, help);
-    check(contains(result.out, usage), "%s --help prints its usage", commands[i]);
+    check(
+      contains(result.out, usage), "%s --help prints its usage", commands[i]);
     run_result_free(&result);
 
     const char* const help_command[] = {"help", commands[i], NULL};
@@ -533,52 +555,66 @@ test_help(void)
 static void
 test_usage_errors(void)
 {
-  const char* const model       = knob_model();
-  const char* const plain       = plain_model();
-  const char* const in          = work_path("in.wav");
-  const char* const out         = work_path("out.wav");
+  const char* const model = knob_model();
+  const char* const plain = plain_model();
+  const char* const in    = work_path("in.wav");
+  const char* const out   = work_path("out.wav");
   write_wav(in, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1, 100, NAN);
 
   static const char* const none[] = {NULL};
   expect_error(2, "missing command", none);
-  expect_error(2, "frobnicate", (const char* const[]){"frobnicate", NULL});
-  expect_error(2, "--frobnicate", (const char* const[]){"--frobnicate", NULL});
-  expect_error(2, "nosuch", (const char* const[]){"help", "nosuch", NULL});
+  expect_error(2, "frobnicate", ARGS("frobnicate"));
+  expect_error(2, "--frobnicate", ARGS("--frobnicate"));
+  expect_error(2, "nosuch", ARGS("help", "nosuch"));
 
   // process
-  expect_error(2, "--model", (const char* const[]){"process", in, out, NULL});
-  expect_error(2, "missing IN and OUT", (const char* const[]){"process", "--model", model, NULL});
-  expect_error(2, "missing OUT", (const char* const[]){"process", "-m", model, in, NULL});
-  expect_error(2, "'extra'", (const char* const[]){"process", "-m", model, in, out, "extra", NULL});
-  expect_error(2, "needs a value", (const char* const[]){"process", in, out, "--model", NULL});
-  expect_error(2, "--bogus", (const char* const[]){"process", "--bogus", "-m", model, in, out, NULL});
-  expect_error(2, "-q", (const char* const[]){"process", "-q", "-m", model, in, out, NULL});
-  static const char* const bad_blocks[] = {"0", "65537", "abc", "-5", "12x", "", "99999999999999999999"};
+  expect_error(2, "--model", ARGS("process", in, out));
+  expect_error(2, "missing IN and OUT", ARGS("process", "--model", model));
+  expect_error(2, "missing OUT", ARGS("process", "-m", model, in));
+  expect_error(2, "'extra'", ARGS("process", "-m", model, in, out, "extra"));
+  expect_error(2, "needs a value", ARGS("process", in, out, "--model"));
+  expect_error(2, "--bogus", ARGS("process", "--bogus", "-m", model, in, out));
+  expect_error(2, "-q", ARGS("process", "-q", "-m", model, in, out));
+  static const char* const bad_blocks[] = {
+    "0", "65537", "abc", "-5", "12x", "", "99999999999999999999"};
   for (size_t i = 0; i < sizeof(bad_blocks) / sizeof(bad_blocks[0]); ++i) {
-    expect_error(2, "1..65536", (const char* const[]){"process", "-m", model, "--block", bad_blocks[i], in, out, NULL});
+    expect_error(
+      2,
+      "1..65536",
+      ARGS("process", "-m", model, "--block", bad_blocks[i], in, out));
   }
-  expect_error(2, "--subtype", (const char* const[]){"process", "-m", model, "--subtype", "mp3", in, out, NULL});
-  expect_error(2, "vorbis", (const char* const[]){"process", "-m", model, "--subtype", "vorbis", in, out, NULL});
-  expect_error(2, "1=abc", (const char* const[]){"process", "-m", model, "--param", "1=abc", in, out, NULL});
-  expect_error(2, "expected I=V", (const char* const[]){"process", "-m", model, "--param", "drive", in, out, NULL});
-  expect_error(2, "=0.5", (const char* const[]){"process", "-m", model, "--param", "=0.5", in, out, NULL});
-  expect_error(2, "'2'", (const char* const[]){"process", "-m", model, "--param", "2=0.5", in, out, NULL});
-  expect_error(2, "'0'", (const char* const[]){"process", "-m", model, "--param", "0=0.5", in, out, NULL});
-  expect_error(2, "'tone'", (const char* const[]){"process", "-m", model, "-p", "tone=0.5", in, out, NULL});
-  expect_error(2, "no knobs", (const char* const[]){"process", "-m", plain, "-p", "1=0.5", in, out, NULL});
-  expect_error(2, "same file", (const char* const[]){"process", "-m", model, in, in, NULL});
+  expect_error(
+    2, "--subtype", ARGS("process", "-m", model, "--subtype", "mp3", in, out));
+  expect_error(
+    2, "vorbis", ARGS("process", "-m", model, "--subtype", "vorbis", in, out));
+  expect_error(
+    2, "1=abc", ARGS("process", "-m", model, "--param", "1=abc", in, out));
+  expect_error(2,
+               "expected I=V",
+               ARGS("process", "-m", model, "--param", "drive", in, out));
+  expect_error(
+    2, "=0.5", ARGS("process", "-m", model, "--param", "=0.5", in, out));
+  expect_error(
+    2, "'2'", ARGS("process", "-m", model, "--param", "2=0.5", in, out));
+  expect_error(
+    2, "'0'", ARGS("process", "-m", model, "--param", "0=0.5", in, out));
+  expect_error(
+    2, "'tone'", ARGS("process", "-m", model, "-p", "tone=0.5", in, out));
+  expect_error(
+    2, "no knobs", ARGS("process", "-m", plain, "-p", "1=0.5", in, out));
+  expect_error(2, "same file", ARGS("process", "-m", model, in, in));
 
   // stream
-  expect_error(2, "--model", (const char* const[]){"stream", NULL});
-  expect_error(2, "'extra'", (const char* const[]){"stream", "--model", model, "extra", NULL});
-  expect_error(2, "1..65536", (const char* const[]){"stream", "--model", model, "--block", "0", NULL});
-  expect_error(2, "--json", (const char* const[]){"stream", "--model", model, "--json", NULL});
+  expect_error(2, "--model", ARGS("stream"));
+  expect_error(2, "'extra'", ARGS("stream", "--model", model, "extra"));
+  expect_error(2, "1..65536", ARGS("stream", "--model", model, "--block", "0"));
+  expect_error(2, "--json", ARGS("stream", "--model", model, "--json"));
 
   // info
-  expect_error(2, "missing FILE", (const char* const[]){"info", NULL});
-  expect_error(2, "unexpected argument", (const char* const[]){"info", model, model, NULL});
-  expect_error(2, "takes no value", (const char* const[]){"info", "--json=yes", model, NULL});
-  expect_error(2, "-x", (const char* const[]){"info", "-x", model, NULL});
+  expect_error(2, "missing FILE", ARGS("info"));
+  expect_error(2, "unexpected argument", ARGS("info", model, model));
+  expect_error(2, "takes no value", ARGS("info", "--json=yes", model));
+  expect_error(2, "-x", ARGS("info", "-x", model));
 
   // The bad output must not have been written by any of these.
   check(access(out, F_OK) != 0, "no output file after usage errors");
@@ -607,31 +643,38 @@ test_bad_files(void)
   const char* const bad_models[] = {missing, text, empty, broken, no_dict};
   for (size_t i = 0; i < sizeof(bad_models) / sizeof(bad_models[0]); ++i) {
     const char* const path = bad_models[i];
-    expect_error(1, path, (const char* const[]){"info", path, NULL});
-    expect_error(1, path, (const char* const[]){"info", "--json", path, NULL});
-    expect_error(1, path, (const char* const[]){"stream", "--model", path, NULL});
-    expect_error(1, path, (const char* const[]){"process", "--model", path, in, out, NULL});
+    expect_error(1, path, ARGS("info", path));
+    expect_error(1, path, ARGS("info", "--json", path));
+    expect_error(1, path, ARGS("stream", "--model", path));
+    expect_error(1, path, ARGS("process", "--model", path, in, out));
   }
 
   // Audio files that are missing, not audio, or cannot be written.
   const char* const no_audio = work_path("no-such-input.wav");
-  expect_error(1, no_audio, (const char* const[]){"process", "-m", model, no_audio, out, NULL});
-  expect_error(1, text, (const char* const[]){"process", "-m", model, text, out, NULL});
+  expect_error(1, no_audio, ARGS("process", "-m", model, no_audio, out));
+  expect_error(1, text, ARGS("process", "-m", model, text, out));
   const char* const bad_out = work_path("no-such-dir/out.wav");
-  expect_error(1, bad_out, (const char* const[]){"process", "-m", model, in, bad_out, NULL});
+  expect_error(1, bad_out, ARGS("process", "-m", model, in, bad_out));
   check(access(out, F_OK) != 0, "no output file after failures");
 }
 
 static void
 test_info_text(void)
 {
-  const char* const model = knob_model();
-  const char* const args[] = {"info", model, NULL};
-  RunResult         result = expect_status(0, NULL, args);
-  static const char* const expected[] = {
-    "format:", "input width:   2", "drive", "output width:  1", "LSTM",
-    "Dense", "skip:          yes", "sample rate:   48000 Hz",
-    "state size:    10 floats", "tiny test drive", "reset"};
+  const char* const        model      = knob_model();
+  const char* const        args[]     = {"info", model, NULL};
+  RunResult                result     = expect_status(0, NULL, args);
+  static const char* const expected[] = {"format:",
+                                         "input width:   2",
+                                         "drive",
+                                         "output width:  1",
+                                         "LSTM",
+                                         "Dense",
+                                         "skip:          yes",
+                                         "sample rate:   48000 Hz",
+                                         "state size:    10 floats",
+                                         "tiny test drive",
+                                         "reset"};
   for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); ++i) {
     const bool want = strcmp(expected[i], "reset") != 0; // LSTM: no GRU reset.
     if (!check(contains(result.out, expected[i]) == want,
@@ -644,9 +687,9 @@ test_info_text(void)
   check(contains(result.out, model), "info shows the path");
   run_result_free(&result);
 
-  const char* const plain = plain_model();
+  const char* const plain        = plain_model();
   const char* const plain_args[] = {"info", plain, NULL};
-  result = expect_status(0, NULL, plain_args);
+  result                         = expect_status(0, NULL, plain_args);
   check(contains(result.out, "GRU") && contains(result.out, "reset after"),
         "info shows a GRU layer and its reset variant");
   check(contains(result.out, "0 knobs"), "info says the GRU model has 0 knobs");
@@ -697,20 +740,27 @@ check_info_json(const char* path, size_t expected_params)
           info.num_params,
           expected_params);
   }
-  check(json_number(root, "state_size") == (double)info.state_size, "state_size");
-  check(json_number(root, "input_gain_db") == (double)info.input_gain_db, "input_gain_db");
-  check(json_number(root, "output_gain_db") == (double)info.output_gain_db, "output_gain_db");
+  check(json_number(root, "state_size") == (double)info.state_size,
+        "state_size");
+  check(json_number(root, "input_gain_db") == (double)info.input_gain_db,
+        "input_gain_db");
+  check(json_number(root, "output_gain_db") == (double)info.output_gain_db,
+        "output_gain_db");
   check(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(root, "skip")) &&
-          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "skip")) == info.skip,
+          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "skip")) ==
+            info.skip,
         "skip");
 
-  const cJSON* const rate = cJSON_GetObjectItemCaseSensitive(root, "sample_rate");
-  check(info.sample_rate > 0.0 ? (cJSON_IsNumber(rate) && rate->valuedouble == info.sample_rate)
-                               : cJSON_IsNull(rate),
+  const cJSON* const rate =
+    cJSON_GetObjectItemCaseSensitive(root, "sample_rate");
+  check(info.sample_rate > 0.0
+          ? (cJSON_IsNumber(rate) && rate->valuedouble == info.sample_rate)
+          : cJSON_IsNull(rate),
         "sample_rate is the model's, or null when unknown");
 
   const cJSON* const knobs = cJSON_GetObjectItemCaseSensitive(root, "knobs");
-  check(cJSON_IsArray(knobs) && (uint32_t)cJSON_GetArraySize(knobs) == info.num_knobs,
+  check(cJSON_IsArray(knobs) &&
+          (uint32_t)cJSON_GetArraySize(knobs) == info.num_knobs,
         "knobs has one entry per knob");
   for (uint32_t k = 0; k < info.num_knobs && cJSON_IsArray(knobs); ++k) {
     const cJSON* const item = cJSON_GetArrayItem(knobs, (int)k);
@@ -719,15 +769,18 @@ check_info_json(const char* path, size_t expected_params)
     check(json_number(item, "index") == k + 1.0, "knob index");
     check(json_number(item, "min") == (double)knob.min, "knob min");
     check(json_number(item, "max") == (double)knob.max, "knob max");
-    check(json_number(item, "default") == (double)knob.default_value, "knob default");
+    check(json_number(item, "default") == (double)knob.default_value,
+          "knob default");
     const cJSON* const name = cJSON_GetObjectItemCaseSensitive(item, "name");
-    check(knob.name ? (cJSON_IsString(name) && !strcmp(name->valuestring, knob.name))
-                    : cJSON_IsNull(name),
+    check(knob.name
+            ? (cJSON_IsString(name) && !strcmp(name->valuestring, knob.name))
+            : cJSON_IsNull(name),
           "knob name");
   }
 
   const cJSON* const layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
-  check(cJSON_IsArray(layers) && (uint32_t)cJSON_GetArraySize(layers) == info.num_layers,
+  check(cJSON_IsArray(layers) &&
+          (uint32_t)cJSON_GetArraySize(layers) == info.num_layers,
         "layers has one entry per layer");
   double layer_params = 0.0;
   for (uint32_t l = 0; l < info.num_layers && cJSON_IsArray(layers); ++l) {
@@ -735,18 +788,30 @@ check_info_json(const char* path, size_t expected_params)
     SwLayerInfo        layer;
     sw_model_layer(model, l, &layer);
     static const char* const types[] = {"LSTM", "GRU", "SimpleRNN", "Dense"};
-    check(!strcmp(json_string(item, "type"), types[layer.type]), "layer %u type", l);
-    check(json_number(item, "input_width") == layer.input_width, "layer %u input_width", l);
+    check(!strcmp(json_string(item, "type"), types[layer.type]),
+          "layer %u type",
+          l);
+    check(json_number(item, "input_width") == layer.input_width,
+          "layer %u input_width",
+          l);
     check(json_number(item, "units") == layer.units, "layer %u units", l);
-    check(json_number(item, "state_size") == (double)layer.state_size, "layer %u state_size", l);
-    check(!strcmp(json_string(item, "activation"), sw_activation_name(layer.activation)),
-          "layer %u activation", l);
-    const bool gated = layer.type == SW_LAYER_LSTM || layer.type == SW_LAYER_GRU;
-    check((cJSON_GetObjectItemCaseSensitive(item, "recurrent_activation") != NULL) == gated,
-          "layer %u recurrent_activation only for LSTM and GRU", l);
+    check(json_number(item, "state_size") == (double)layer.state_size,
+          "layer %u state_size",
+          l);
+    check(!strcmp(json_string(item, "activation"),
+                  sw_activation_name(layer.activation)),
+          "layer %u activation",
+          l);
+    const bool gated =
+      layer.type == SW_LAYER_LSTM || layer.type == SW_LAYER_GRU;
+    check((cJSON_GetObjectItemCaseSensitive(item, "recurrent_activation") !=
+           NULL) == gated,
+          "layer %u recurrent_activation only for LSTM and GRU",
+          l);
     check((cJSON_GetObjectItemCaseSensitive(item, "gru_reset") != NULL) ==
             (layer.type == SW_LAYER_GRU),
-          "layer %u gru_reset only for GRU", l);
+          "layer %u gru_reset only for GRU",
+          l);
     layer_params += json_number(item, "params");
   }
   check(layer_params == (double)info.num_params,
@@ -754,13 +819,16 @@ check_info_json(const char* path, size_t expected_params)
         layer_params,
         info.num_params);
 
-  const cJSON* const metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-  check(cJSON_IsObject(metadata) && (uint32_t)cJSON_GetArraySize(metadata) <= info.num_metadata,
+  const cJSON* const metadata =
+    cJSON_GetObjectItemCaseSensitive(root, "metadata");
+  check(cJSON_IsObject(metadata) &&
+          (uint32_t)cJSON_GetArraySize(metadata) <= info.num_metadata,
         "metadata is an object of the model's entries");
   for (uint32_t m = 0; m < info.num_metadata && cJSON_IsObject(metadata); ++m) {
     SwMetaEntry entry;
     sw_model_metadata(model, m, &entry);
-    const cJSON* const value = cJSON_GetObjectItemCaseSensitive(metadata, entry.key);
+    const cJSON* const value =
+      cJSON_GetObjectItemCaseSensitive(metadata, entry.key);
     check(cJSON_IsString(value), "metadata \"%s\" is there", entry.key);
   }
 
@@ -780,15 +848,17 @@ test_info_json(void)
   check_info_json(plain_model(), 12 + 48 + 24 + 5);
 
   // Fields the test model sets itself.
-  const char* const args[] = {"info", "--json", knobbed, NULL};
-  RunResult         result = expect_status(0, NULL, args);
-  cJSON* const      root   = cJSON_Parse(result.out ? result.out : "");
-  const cJSON* const meta  = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-  const cJSON* const name  = cJSON_GetObjectItemCaseSensitive(meta, "name");
+  const char* const  args[] = {"info", "--json", knobbed, NULL};
+  RunResult          result = expect_status(0, NULL, args);
+  cJSON* const       root   = cJSON_Parse(result.out ? result.out : "");
+  const cJSON* const meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+  const cJSON* const name = cJSON_GetObjectItemCaseSensitive(meta, "name");
   check(cJSON_IsString(name) && !strcmp(name->valuestring, "tiny test drive"),
         "metadata.name is the file's");
-  check(json_number(root, "sample_rate") == 48000.0, "sample_rate is the file's");
-  const cJSON* const knob = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "knobs"), 0);
+  check(json_number(root, "sample_rate") == 48000.0,
+        "sample_rate is the file's");
+  const cJSON* const knob =
+    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "knobs"), 0);
   check(!strcmp(json_string(knob, "name"), "drive"), "knob 1 is named drive");
   check(json_number(knob, "default") == 0.5, "knob 1 defaults to 0.5");
   cJSON_Delete(root);
@@ -805,14 +875,15 @@ parse_csv(const char* text, uint32_t width, float* values, size_t max_frames)
   const char* line   = text;
   while (*line && frames < max_frames) {
     const char* const end = strchr(line, '\n');
-    if (!check(end != NULL, "output line %zu ends with a newline", frames + 1)) {
+    if (!check(
+          end != NULL, "output line %zu ends with a newline", frames + 1)) {
       break;
     }
     const char* p = line;
     for (uint32_t c = 0; c < width; ++c) {
-      char* number_end = NULL;
+      char* number_end           = NULL;
       values[frames * width + c] = strtof(p, &number_end);
-      const char expected = (c + 1 < width) ? ',' : '\n';
+      const char expected        = (c + 1 < width) ? ',' : '\n';
       if (!check(number_end != p && *number_end == expected,
                  "output line %zu has %u comma-separated numbers: %.*s",
                  frames + 1,
@@ -840,7 +911,7 @@ test_stream_values(void)
 
   // Input lines with every accepted form; the knob column moves too.
   enum { RANDOM_FRAMES = 300, MAX_FRAMES = 400 };
-  float* const in = (float*)calloc((size_t)MAX_FRAMES * 2, sizeof(float));
+  float* const in     = (float*)calloc((size_t)MAX_FRAMES * 2, sizeof(float));
   size_t       frames = 0;
   FILE* const  csv    = fopen(work_path("in.csv"), "w");
   check(csv && in, "cannot write in.csv");
@@ -851,14 +922,30 @@ test_stream_values(void)
   }
 
   fputs("# audio, drive\n\n   \n", csv);
-  const char* const special_lines[] = {
-    "  0.5 , 0.25 ", "\t-0.125,\t1", "1e-3,0.5\r", "NaN,0.5", "0.25,0.5",
-    "INF,0", "0.1,0.5", "-inf,0", "0.2,0.75", "nan,nan", "-0.3,0.5"};
-  const float special_values[][2] = {
-    {0.5f, 0.25f}, {-0.125f, 1.0f}, {1e-3f, 0.5f}, {NAN, 0.5f}, {0.25f, 0.5f},
-    {INFINITY, 0.0f}, {0.1f, 0.5f}, {-INFINITY, 0.0f}, {0.2f, 0.75f},
-    {NAN, NAN}, {-0.3f, 0.5f}};
-  for (size_t i = 0; i < sizeof(special_lines) / sizeof(special_lines[0]); ++i) {
+  const char* const special_lines[]     = {"  0.5 , 0.25 ",
+                                           "\t-0.125,\t1",
+                                           "1e-3,0.5\r",
+                                           "NaN,0.5",
+                                           "0.25,0.5",
+                                           "INF,0",
+                                           "0.1,0.5",
+                                           "-inf,0",
+                                           "0.2,0.75",
+                                           "nan,nan",
+                                           "-0.3,0.5"};
+  const float       special_values[][2] = {{0.5f, 0.25f},
+                                           {-0.125f, 1.0f},
+                                           {1e-3f, 0.5f},
+                                           {NAN, 0.5f},
+                                           {0.25f, 0.5f},
+                                           {INFINITY, 0.0f},
+                                           {0.1f, 0.5f},
+                                           {-INFINITY, 0.0f},
+                                           {0.2f, 0.75f},
+                                           {NAN, NAN},
+                                           {-0.3f, 0.5f}};
+  for (size_t i = 0; i < sizeof(special_lines) / sizeof(special_lines[0]);
+       ++i) {
     fprintf(csv, "%s\n", special_lines[i]);
     in[frames * 2]     = special_values[i][0];
     in[frames * 2 + 1] = special_values[i][1];
@@ -891,30 +978,40 @@ test_stream_values(void)
   if (!check(engine && expected && actual, "engine: %s", err.message)) {
     goto done;
   }
-  check(sw_engine_process_frames(engine, in, expected, (uint32_t)frames) == SW_SUCCESS,
+  check(sw_engine_process_frames(engine, in, expected, (uint32_t)frames) ==
+          SW_SUCCESS,
         "sw_engine_process_frames");
 
   static const char* const blocks[] = {"1", "7", "64", "65536"};
   for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); ++b) {
-    const char* const args[] = {"stream", "--model", model_path, "--block", blocks[b], NULL};
-    RunResult         result = expect_status(0, work_path("in.csv"), args);
+    const char* const args[] = {
+      "stream", "--model", model_path, "--block", blocks[b], NULL};
+    RunResult result = expect_status(0, work_path("in.csv"), args);
     check(count_lines(result.out ? result.out : "") == frames,
           "--block %s: %zu output lines for %zu frames",
           blocks[b],
           count_lines(result.out ? result.out : ""),
           frames);
-    const size_t got = parse_csv(result.out ? result.out : "", 1, actual, MAX_FRAMES);
-    size_t       differ = 0;
+    const size_t got =
+      parse_csv(result.out ? result.out : "", 1, actual, MAX_FRAMES);
+    size_t differ = 0;
     for (size_t f = 0; f < got && f < frames; ++f) {
       if (!same_float(actual[f], expected[f]) && differ++ < 5) {
-        printf("frame %zu: statewave %.9g, library %.9g\n", f, (double)actual[f], (double)expected[f]);
+        printf("frame %zu: statewave %.9g, library %.9g\n",
+               f,
+               (double)actual[f],
+               (double)expected[f]);
       }
     }
-    check(differ == 0, "--block %s: %zu frames differ from the library's", blocks[b], differ);
+    check(differ == 0,
+          "--block %s: %zu frames differ from the library's",
+          blocks[b],
+          differ);
 
     // NaN input resets the state; say so when the library counted it.
     if (sw_engine_nonfinite_resets(engine) > 0) {
-      check(contains(result.err, "non-finite"), "stream warns about non-finite resets");
+      check(contains(result.err, "non-finite"),
+            "stream warns about non-finite resets");
     }
     run_result_free(&result);
   }
@@ -936,12 +1033,16 @@ done:
 }
 
 static void
-expect_stream_error(const char* model, const char* input, const char* needle, size_t lines_before)
+expect_stream_error(const char* model,
+                    const char* input,
+                    const char* needle,
+                    size_t      lines_before)
 {
   const char* const path = work_path("bad.csv");
   write_text(path, input);
-  const char* const args[] = {"stream", "--model", model, "--block", "64", NULL};
-  RunResult         result = expect_status(1, path, args);
+  const char* const args[] = {
+    "stream", "--model", model, "--block", "64", NULL};
+  RunResult result = expect_status(1, path, args);
   if (!check(contains(result.err, needle), "stderr names \"%s\"", needle)) {
     show_output(&result);
   }
@@ -955,16 +1056,29 @@ static void
 test_stream_errors(void)
 {
   const char* const model = knob_model();
-  expect_stream_error(model, "0.1,0.2\n0.3,abc\n0.5,0.5\n", "stdin line 2: expected 2 comma-separated numbers, found \"abc\"", 1);
-  expect_stream_error(model, "0.1\n", "stdin line 1: expected 2 comma-separated numbers, found 1", 0);
-  expect_stream_error(model, "# c\n\n0.1,0.2,0.3\n", "stdin line 3: expected 2 comma-separated numbers, found 3", 0);
+  expect_stream_error(
+    model,
+    "0.1,0.2\n0.3,abc\n0.5,0.5\n",
+    "stdin line 2: expected 2 comma-separated numbers, found \"abc\"",
+    1);
+  expect_stream_error(
+    model,
+    "0.1\n",
+    "stdin line 1: expected 2 comma-separated numbers, found 1",
+    0);
+  expect_stream_error(
+    model,
+    "# c\n\n0.1,0.2,0.3\n",
+    "stdin line 3: expected 2 comma-separated numbers, found 3",
+    0);
   expect_stream_error(model, "0.1,0.2\n0.1,0.2\n0.1,\n", "stdin line 3", 2);
   expect_stream_error(model, "0.1,0.2\n0.1 0.2\n", "stdin line 2", 1);
   expect_stream_error(model, "0.1,0.2\n,0.2\n", "stdin line 2", 1);
   expect_stream_error(model, "0.1,0.2\n0.4,0.2x", "stdin line 2", 1);
 }
 
-/** Reads one line from `fd` into `line` within `timeout_ms`; false on timeout. */
+/** Reads one line from `fd` into `line` within `timeout_ms`; false on timeout.
+ */
 static bool
 read_line_within(int fd, char* line, size_t size, int timeout_ms)
 {
@@ -992,7 +1106,8 @@ test_stream_live(void)
   const char* const model = knob_model();
   int               to_child[2];
   int               from_child[2];
-  if (!check(!pipe(to_child) && !pipe(from_child), "pipe: %s", strerror(errno))) {
+  if (!check(
+        !pipe(to_child) && !pipe(from_child), "pipe: %s", strerror(errno))) {
     return;
   }
 
@@ -1003,10 +1118,17 @@ test_stream_live(void)
   posix_spawn_file_actions_addclose(&actions, to_child[1]);
   posix_spawn_file_actions_addclose(&actions, from_child[0]);
 
-  char* const argv[] = {(char*)statewave_path, "stream", "--model", (char*)model, "--block", "64", NULL};
+  char* const argv[] = {(char*)statewave_path,
+                        "stream",
+                        "--model",
+                        (char*)model,
+                        "--block",
+                        "64",
+                        NULL};
   print_command((const char* const*)argv + 1);
-  pid_t     pid   = 0;
-  const int error = posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
+  pid_t     pid = 0;
+  const int error =
+    posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   close(to_child[0]);
   close(from_child[1]);
@@ -1018,15 +1140,18 @@ test_stream_live(void)
 
   // Each answer must come back while stdin is still open: a block of 64 is
   // never waited for.
-  static const char* const lines[] = {"0.5,0.5\n", "-0.25,0.1\n# skip\n", "0.125,0.9\n"};
-  bool                     live    = true;
+  static const char* const lines[] = {
+    "0.5,0.5\n", "-0.25,0.1\n# skip\n", "0.125,0.9\n"};
+  bool live = true;
   for (size_t i = 0; i < 3 && live; ++i) {
     const size_t length = strlen(lines[i]);
-    live = check(write(to_child[1], lines[i], length) == (ssize_t)length, "write to stream");
+    live = check(write(to_child[1], lines[i], length) == (ssize_t)length,
+                 "write to stream");
     char answer[256];
-    live = live && check(read_line_within(from_child[0], answer, sizeof(answer), 10000),
-                         "stream answers line %zu within 10 s while stdin is open",
-                         i + 1);
+    live = live &&
+           check(read_line_within(from_child[0], answer, sizeof(answer), 10000),
+                 "stream answers line %zu within 10 s while stdin is open",
+                 i + 1);
     if (live) {
       printf("live answer %zu: %s", i + 1, answer);
     }
@@ -1037,7 +1162,8 @@ test_stream_live(void)
     kill(pid, SIGKILL); // Our own child, stuck.
   }
   char rest[64];
-  check(!live || read(from_child[0], rest, sizeof(rest)) == 0, "no more output after EOF");
+  check(!live || read(from_child[0], rest, sizeof(rest)) == 0,
+        "no more output after EOF");
   close(from_child[0]);
   const int status = wait_status(pid);
   check(!live || status == 0, "stream exits 0 at EOF, got %d", status);
@@ -1065,9 +1191,10 @@ test_process_values(void)
 
   SwModel* const model = load_model(model_path);
   SF_INFO        in_info;
-  float* const   input    = read_wav(in, &in_info);
-  float* const   expected = (float*)calloc((size_t)FRAMES * CHANNELS, sizeof(float));
-  float*         planar   = (float*)calloc((size_t)FRAMES * CHANNELS, sizeof(float));
+  float* const   input = read_wav(in, &in_info);
+  float* const   expected =
+    (float*)calloc((size_t)FRAMES * CHANNELS, sizeof(float));
+  float* planar = (float*)calloc((size_t)FRAMES * CHANNELS, sizeof(float));
   if (!model || !input || !expected || !planar) {
     goto done;
   }
@@ -1095,7 +1222,8 @@ test_process_values(void)
     outs[c] = planar + c * FRAMES;
   }
   sw_engine_set_knob(engine, 0, 0.25f);
-  check(sw_engine_process(engine, ins, outs, FRAMES) == SW_SUCCESS, "sw_engine_process");
+  check(sw_engine_process(engine, ins, outs, FRAMES) == SW_SUCCESS,
+        "sw_engine_process");
   sw_engine_free(engine);
   for (size_t f = 0; f < FRAMES; ++f) {
     for (size_t c = 0; c < CHANNELS; ++c) {
@@ -1111,10 +1239,18 @@ test_process_values(void)
   };
   for (size_t v = 0; v < 3; ++v) {
     remove(out);
-    const char* const args[] = {"process", "--model", model_path, variants[v][0], variants[v][1],
-                                variants[v][2], variants[v][3], in, out, NULL};
-    SF_INFO      out_info;
-    float* const output = process_to(args, out, &out_info);
+    const char* const args[] = {"process",
+                                "--model",
+                                model_path,
+                                variants[v][0],
+                                variants[v][1],
+                                variants[v][2],
+                                variants[v][3],
+                                in,
+                                out,
+                                NULL};
+    SF_INFO           out_info;
+    float* const      output = process_to(args, out, &out_info);
     if (!output) {
       continue;
     }
@@ -1124,12 +1260,21 @@ test_process_values(void)
           "out.wav is a 2-channel 48 kHz float WAV of %d frames",
           FRAMES);
     size_t differ = 0;
-    for (size_t i = 0; i < (size_t)FRAMES * CHANNELS && out_info.frames == FRAMES; ++i) {
+    for (size_t i = 0;
+         i < (size_t)FRAMES * CHANNELS && out_info.frames == FRAMES;
+         ++i) {
       if (!same_float(output[i], expected[i]) && differ++ < 5) {
-        printf("sample %zu: statewave %.9g, library %.9g\n", i, (double)output[i], (double)expected[i]);
+        printf("sample %zu: statewave %.9g, library %.9g\n",
+               i,
+               (double)output[i],
+               (double)expected[i]);
       }
     }
-    check(differ == 0, "%s %s: %zu samples differ from sw_engine_process", variants[v][2], variants[v][3], differ);
+    check(differ == 0,
+          "%s %s: %zu samples differ from sw_engine_process",
+          variants[v][2],
+          variants[v][3],
+          differ);
     free(output);
   }
 
@@ -1186,13 +1331,16 @@ test_process_formats(void)
     const FormatCase* const format = &cases[i];
     const char* const       out    = work_path(format->out_name);
     remove(out);
-    const char* const args[] = {"process", "-m", model,
+    const char* const args[] = {"process",
+                                "-m",
+                                model,
                                 format->subtype ? "--subtype" : format->in,
                                 format->subtype ? format->subtype : out,
                                 format->subtype ? format->in : NULL,
-                                format->subtype ? out : NULL, NULL};
-    SF_INFO      out_info;
-    float* const output = process_to(args, out, &out_info);
+                                format->subtype ? out : NULL,
+                                NULL};
+    SF_INFO           out_info;
+    float* const      output = process_to(args, out, &out_info);
     if (!output) {
       continue;
     }
@@ -1205,8 +1353,10 @@ test_process_formats(void)
     check(out_info.frames == FRAMES && out_info.samplerate == 48000,
           "%s keeps the frames and rate",
           format->out_name);
-    const double tolerance = (out_info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS ? 0.05 : 1e-4;
-    check(fabs((double)output[out_info.channels * (FRAMES / 2)] - 0.75) < tolerance,
+    const double tolerance =
+      (out_info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS ? 0.05 : 1e-4;
+    check(fabs((double)output[out_info.channels * (FRAMES / 2)] - 0.75) <
+            tolerance,
           "%s holds x + 0.5 = 0.75, got %g",
           format->out_name,
           (double)output[out_info.channels * (FRAMES / 2)]);
@@ -1225,7 +1375,9 @@ test_process_formats(void)
     for (size_t f = 0; f < FRAMES; ++f) {
       lowest = fminf(lowest, output[f]);
     }
-    check(lowest > 0.99f, "16-bit output clips at full scale (lowest %g)", (double)lowest);
+    check(lowest > 0.99f,
+          "16-bit output clips at full scale (lowest %g)",
+          (double)lowest);
     free(output);
   }
 }
@@ -1255,14 +1407,17 @@ test_process_messages(void)
   check(contains(result.err, "48000") && contains(result.err, "44100") &&
           contains(result.err, "resampl"),
         "a rate mismatch warns with both rates and no resampling");
-  check(!contains(result.err, "processing ") && !contains(result.err, "real-time"),
+  check(!contains(result.err, "processing ") &&
+          !contains(result.err, "real-time"),
         "no progress or summary when stderr is not a terminal");
   run_result_free(&result);
 
   // --verbose adds the summary; a knob outside its range warns.
-  const char* const verbose[] = {"process", "-v", "-m", model, "-p", "1=3", in, out, NULL};
-  result                      = expect_status(0, NULL, verbose);
-  check(contains(result.err, "64 frames") && contains(result.err, "real-time factor"),
+  const char* const verbose[] = {
+    "process", "-v", "-m", model, "-p", "1=3", in, out, NULL};
+  result = expect_status(0, NULL, verbose);
+  check(contains(result.err, "64 frames") &&
+          contains(result.err, "real-time factor"),
         "--verbose prints a summary");
   check(contains(result.err, "outside"), "a knob value out of range warns");
   run_result_free(&result);
@@ -1291,12 +1446,22 @@ test_process_progress(void)
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, slave_name, O_RDWR | O_NOCTTY, 0);
+  posix_spawn_file_actions_addopen(
+    &actions, 2, slave_name, O_RDWR | O_NOCTTY, 0);
   posix_spawn_file_actions_addclose(&actions, master);
-  char* const argv[] = {(char*)statewave_path, "process", "-m", (char*)model, "-b", "256", (char*)in, (char*)out, NULL};
+  char* const argv[] = {(char*)statewave_path,
+                        "process",
+                        "-m",
+                        (char*)model,
+                        "-b",
+                        "256",
+                        (char*)in,
+                        (char*)out,
+                        NULL};
   print_command((const char* const*)argv + 1);
-  pid_t     pid   = 0;
-  const int error = posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
+  pid_t     pid = 0;
+  const int error =
+    posix_spawn(&pid, statewave_path, &actions, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (!check(!error, "cannot run statewave: %s", strerror(error))) {
     close(master);
@@ -1325,7 +1490,8 @@ test_process_progress(void)
         text);
 }
 
-/* Files from ../shared/models ------------------------------------------------ */
+/* Files from ../shared/models ------------------------------------------------
+ */
 
 static void
 test_shared_models(void)
@@ -1349,14 +1515,16 @@ test_shared_models(void)
       continue;
     }
     char      path[PATH_SIZE];
-    const int size = snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
-    if (!check(size > 0 && size < PATH_SIZE, "path too long: %s", entry->d_name)) {
+    const int size =
+      snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
+    if (!check(
+          size > 0 && size < PATH_SIZE, "path too long: %s", entry->d_name)) {
       continue;
     }
     ++seen;
 
     if (!strncmp(entry->d_name, "broken", 6)) {
-      expect_error(1, path, (const char* const[]){"info", path, NULL});
+      expect_error(1, path, ARGS("info", path));
       continue;
     }
 
@@ -1374,7 +1542,8 @@ test_shared_models(void)
       for (sf_count_t f = 0; f < info.frames; ++f) {
         finite = finite && isfinite(output[f]);
       }
-      check(info.frames == 2000 && finite, "%s gives 2000 finite samples", path);
+      check(
+        info.frames == 2000 && finite, "%s gives 2000 finite samples", path);
       free(output);
     }
   }
