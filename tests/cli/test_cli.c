@@ -315,7 +315,8 @@ typedef struct {
   unsigned    hidden;
   bool        skip;
   float       weight_scale; /**< 0: every weight and bias zero. */
-  float       lin_bias;
+  unsigned    outputs;      /**< 0 or 1: one output. */
+  float       lin_bias;     /**< Every output's bias. */
   uint64_t    seed;
   const char* metadata; /**< Raw JSON object text, or NULL. */
 } TinyModel;
@@ -367,18 +368,20 @@ write_model(const char* path, const TinyModel* model)
     return false;
   }
 
-  const unsigned gates = strcmp(model->unit_type, "GRU") ? 4U : 3U;
-  const unsigned rows  = gates * model->hidden;
-  uint64_t       state = model->seed | 1U;
-  const float    scale = model->weight_scale;
+  const unsigned gates   = strcmp(model->unit_type, "GRU") ? 4U : 3U;
+  const unsigned outputs = model->outputs ? model->outputs : 1U;
+  const unsigned rows    = gates * model->hidden;
+  uint64_t       state   = model->seed | 1U;
+  const float    scale   = model->weight_scale;
 
   fprintf(file,
           "{\"model_data\": {\"model\": \"SimpleRNN\", \"input_size\": %u, "
-          "\"skip\": %d, \"output_size\": 1, \"unit_type\": \"%s\", "
+          "\"skip\": %d, \"output_size\": %u, \"unit_type\": \"%s\", "
           "\"num_layers\": 1, \"hidden_size\": %u, \"bias_fl\": true},\n"
           " \"state_dict\": {\n  \"rec.weight_ih_l0\": ",
           model->input_size,
           model->skip ? 1 : 0,
+          outputs,
           model->unit_type,
           model->hidden);
   write_matrix(file, rows, model->input_size, &state, scale);
@@ -389,8 +392,12 @@ write_model(const char* path, const TinyModel* model)
   fputs(",\n  \"rec.bias_hh_l0\": ", file);
   write_vector(file, rows, &state, scale);
   fputs(",\n  \"lin.weight\": ", file);
-  write_matrix(file, 1, model->hidden, &state, scale);
-  fprintf(file, ",\n  \"lin.bias\": [%.9g]}", (double)model->lin_bias);
+  write_matrix(file, outputs, model->hidden, &state, scale);
+  fputs(",\n  \"lin.bias\": [", file);
+  for (unsigned o = 0; o < outputs; ++o) {
+    fprintf(file, o ? ", %.9g" : "%.9g", (double)model->lin_bias);
+  }
+  fputs("]}", file);
   if (model->metadata) {
     fprintf(file, ",\n \"metadata\": %s", model->metadata);
   }
@@ -404,16 +411,16 @@ static const char*
 knob_model(void)
 {
   static const TinyModel model = {
-    "LSTM",
-    2,
-    5,
-    true,
-    0.6f,
-    0.01f,
-    42,
-    "{\"name\": \"tiny test drive\", \"samplerate\": 48000, "
-    "\"knobs\": [{\"name\": \"drive\", \"min\": 0, \"max\": 1, "
-    "\"default\": 0.5}]}"};
+    .unit_type    = "LSTM",
+    .input_size   = 2,
+    .hidden       = 5,
+    .skip         = true,
+    .weight_scale = 0.6f,
+    .lin_bias     = 0.01f,
+    .seed         = 42,
+    .metadata     = "{\"name\": \"tiny test drive\", \"samplerate\": 48000, "
+                    "\"knobs\": [{\"name\": \"drive\", \"min\": 0, \"max\": 1, "
+                    "\"default\": 0.5}]}"};
   const char* const path = work_path("knob_model.json");
   write_model(path, &model);
   return path;
@@ -422,8 +429,29 @@ knob_model(void)
 static const char*
 plain_model(void)
 {
-  static const TinyModel model = {"GRU", 1, 4, false, 0.8f, -0.02f, 7, NULL};
+  static const TinyModel model = {.unit_type    = "GRU",
+                                  .input_size   = 1,
+                                  .hidden       = 4,
+                                  .weight_scale = 0.8f,
+                                  .lin_bias     = -0.02f,
+                                  .seed         = 7};
   const char* const      path  = work_path("plain_model.json");
+  write_model(path, &model);
+  return path;
+}
+
+/** GRU with 3 inputs (2 unnamed knobs) and 3 outputs. */
+static const char*
+wide_model(void)
+{
+  static const TinyModel model = {.unit_type    = "GRU",
+                                  .input_size   = 3,
+                                  .hidden       = 6,
+                                  .outputs      = 3,
+                                  .weight_scale = 0.7f,
+                                  .lin_bias     = 0.1f,
+                                  .seed         = 1234};
+  const char* const      path  = work_path("wide_model.json");
   write_model(path, &model);
   return path;
 }
@@ -432,7 +460,12 @@ plain_model(void)
 static const char*
 offset_model(void)
 {
-  static const TinyModel model = {"LSTM", 1, 2, true, 0.0f, 0.5f, 1, NULL};
+  static const TinyModel model = {.unit_type  = "LSTM",
+                                  .input_size = 1,
+                                  .hidden     = 2,
+                                  .skip       = true,
+                                  .lin_bias   = 0.5f,
+                                  .seed       = 1};
   const char* const      path  = work_path("offset_model.json");
   write_model(path, &model);
   return path;
@@ -846,6 +879,8 @@ test_info_json(void)
   check_info_json(knobbed, 40 + 100 + 40 + 6);
   // GRU, 1 input, 4 units: 3*4*1 + 3*4*4 + 2*3*4, then Dense 4 + 1.
   check_info_json(plain_model(), 12 + 48 + 24 + 5);
+  // GRU, 3 inputs, 6 units: 3*6*3 + 3*6*6 + 2*3*6, then Dense 6 -> 3: 18 + 3.
+  check_info_json(wide_model(), 54 + 108 + 36 + 21);
 
   // Fields the test model sets itself.
   const char* const  args[] = {"info", "--json", knobbed, NULL};
@@ -900,24 +935,90 @@ parse_csv(const char* text, uint32_t width, float* values, size_t max_frames)
   return frames;
 }
 
+/**
+   Runs `stream` on `csv_path` with several block sizes and checks every
+   output line against sw_engine_process_frames() on `in` [frames][width].
+*/
 static void
-test_stream_values(void)
+check_stream(const char*  model_path,
+             const char*  csv_path,
+             const float* in,
+             size_t       frames)
 {
-  const char* const model_path = knob_model();
-  SwModel* const    model      = load_model(model_path);
+  SwModel* const model = load_model(model_path);
   if (!model) {
     return;
   }
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  const size_t outputs = frames * info.output_width;
 
+  // The library's answer for the same frames, in one call.
+  SwEngineConfig config    = sw_engine_config_default();
+  config.max_block         = (uint32_t)frames;
+  config.knob_smoothing_ms = 0.0f;
+  SwError         err      = {SW_SUCCESS, ""};
+  SwEngine* const engine   = sw_engine_new(model, &config, &err);
+  float* const    expected = (float*)calloc(outputs, sizeof(float));
+  float* const    actual   = (float*)calloc(outputs, sizeof(float));
+  if (!check(engine && expected && actual, "engine: %s", err.message)) {
+    goto done;
+  }
+  check(sw_engine_process_frames(engine, in, expected, (uint32_t)frames) ==
+          SW_SUCCESS,
+        "sw_engine_process_frames");
+
+  static const char* const blocks[] = {"1", "7", "64", "65536"};
+  for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); ++b) {
+    RunResult result = expect_status(
+      0, csv_path, ARGS("stream", "--model", model_path, "--block", blocks[b]));
+    const char* const text = result.out ? result.out : "";
+    check(count_lines(text) == frames,
+          "--block %s: %zu output lines for %zu frames",
+          blocks[b],
+          count_lines(text),
+          frames);
+    const size_t got    = parse_csv(text, info.output_width, actual, frames);
+    size_t       differ = 0;
+    for (size_t i = 0; i < got * info.output_width; ++i) {
+      if (!same_float(actual[i], expected[i]) && differ++ < 5) {
+        printf("frame %zu column %zu: statewave %.9g, library %.9g\n",
+               i / info.output_width,
+               i % info.output_width,
+               (double)actual[i],
+               (double)expected[i]);
+      }
+    }
+    check(differ == 0,
+          "--block %s: %zu numbers differ from the library's",
+          blocks[b],
+          differ);
+
+    // A NaN in the state resets it; say so when the library counted one.
+    check((sw_engine_nonfinite_resets(engine) > 0) ==
+            contains(result.err, "non-finite"),
+          "stream warns about non-finite resets exactly when there are some");
+    run_result_free(&result);
+  }
+
+done:
+  sw_engine_free(engine);
+  sw_model_free(model);
+  free(expected);
+  free(actual);
+}
+
+static void
+test_stream_values(void)
+{
   // Input lines with every accepted form; the knob column moves too.
   enum { RANDOM_FRAMES = 300, MAX_FRAMES = 400 };
-  float* const in     = (float*)calloc((size_t)MAX_FRAMES * 2, sizeof(float));
-  size_t       frames = 0;
-  FILE* const  csv    = fopen(work_path("in.csv"), "w");
-  check(csv && in, "cannot write in.csv");
-  if (!csv || !in) {
+  float* const      in = (float*)calloc((size_t)MAX_FRAMES * 2, sizeof(float));
+  size_t            frames   = 0;
+  const char* const csv_path = work_path("in.csv");
+  FILE* const       csv      = fopen(csv_path, "w");
+  if (!check(csv && in, "cannot write in.csv")) {
     free(in);
-    sw_model_free(model);
     return;
   }
 
@@ -967,69 +1068,45 @@ test_stream_values(void)
   }
   fclose(csv);
 
-  // The library's answer for the same frames, in one call.
-  SwEngineConfig config    = sw_engine_config_default();
-  config.max_block         = MAX_FRAMES;
-  config.knob_smoothing_ms = 0.0f;
-  SwError         err      = {SW_SUCCESS, ""};
-  SwEngine* const engine   = sw_engine_new(model, &config, &err);
-  float* const    expected = (float*)calloc(MAX_FRAMES, sizeof(float));
-  float* const    actual   = (float*)calloc(MAX_FRAMES, sizeof(float));
-  if (!check(engine && expected && actual, "engine: %s", err.message)) {
-    goto done;
-  }
-  check(sw_engine_process_frames(engine, in, expected, (uint32_t)frames) ==
-          SW_SUCCESS,
-        "sw_engine_process_frames");
-
-  static const char* const blocks[] = {"1", "7", "64", "65536"};
-  for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); ++b) {
-    const char* const args[] = {
-      "stream", "--model", model_path, "--block", blocks[b], NULL};
-    RunResult result = expect_status(0, work_path("in.csv"), args);
-    check(count_lines(result.out ? result.out : "") == frames,
-          "--block %s: %zu output lines for %zu frames",
-          blocks[b],
-          count_lines(result.out ? result.out : ""),
-          frames);
-    const size_t got =
-      parse_csv(result.out ? result.out : "", 1, actual, MAX_FRAMES);
-    size_t differ = 0;
-    for (size_t f = 0; f < got && f < frames; ++f) {
-      if (!same_float(actual[f], expected[f]) && differ++ < 5) {
-        printf("frame %zu: statewave %.9g, library %.9g\n",
-               f,
-               (double)actual[f],
-               (double)expected[f]);
-      }
-    }
-    check(differ == 0,
-          "--block %s: %zu frames differ from the library's",
-          blocks[b],
-          differ);
-
-    // NaN input resets the state; say so when the library counted it.
-    if (sw_engine_nonfinite_resets(engine) > 0) {
-      check(contains(result.err, "non-finite"),
-            "stream warns about non-finite resets");
-    }
-    run_result_free(&result);
-  }
+  check_stream(knob_model(), csv_path, in, frames);
+  free(in);
 
   // An empty input is no frames and no error.
   const char* const empty = work_path("empty.csv");
   write_text(empty, "");
-  const char* const args[] = {"stream", "-m", model_path, NULL};
-  RunResult         result = expect_status(0, empty, args);
+  RunResult result =
+    expect_status(0, empty, ARGS("stream", "-m", knob_model()));
   check(result.out && !result.out[0], "empty stdin gives empty stdout");
   run_result_free(&result);
+}
 
-done:
-  sw_engine_free(engine);
-  sw_model_free(model);
-  free(in);
-  free(expected);
-  free(actual);
+static void
+test_stream_wide(void)
+{
+  // 3 columns in, 3 out; the values are what strtof makes of the text.
+  enum { FRAMES = 200, WIDTH = 3 };
+  float             in[FRAMES * WIDTH];
+  const char* const csv_path = work_path("wide.csv");
+  FILE* const       csv      = fopen(csv_path, "w");
+  if (!check(csv != NULL, "cannot write %s", csv_path)) {
+    return;
+  }
+  uint64_t state = 5;
+  for (size_t f = 0; f < FRAMES; ++f) {
+    for (size_t c = 0; c < WIDTH; ++c) {
+      char number[32];
+      snprintf(number,
+               sizeof(number),
+               "%.17g",
+               2.0 * (double)random_weight(&state, 1.0f) / 3.0);
+      in[f * WIDTH + c] = strtof(number, NULL);
+      fprintf(csv, c ? " ,%s" : "%s", number);
+    }
+    fputc('\n', csv);
+  }
+  fclose(csv);
+
+  check_stream(wide_model(), csv_path, in, FRAMES);
 }
 
 static void
@@ -1385,8 +1462,8 @@ test_process_formats(void)
 static void
 test_process_messages(void)
 {
-  // The model says 48 kHz and has 2 outputs? No: GuitarML has one output;
-  // only the rate warning applies. A 44.1 kHz file must say both rates.
+  // The knob model says it was trained at 48 kHz; a 44.1 kHz file must warn
+  // with both rates.
   const char* const model = knob_model();
   const char* const in    = work_path("in44.wav");
   const char* const out   = work_path("out44.wav");
@@ -1420,6 +1497,15 @@ test_process_messages(void)
           contains(result.err, "real-time factor"),
         "--verbose prints a summary");
   check(contains(result.err, "outside"), "a knob value out of range warns");
+  run_result_free(&result);
+
+  // Only output column 0 becomes audio; a wider model says so. The 44.1 kHz
+  // file matches the model's default rate: no rate warning then.
+  result = expect_status(0, NULL, ARGS("process", "-m", wide_model(), in, out));
+  check(contains(result.err, "3 outputs") &&
+          contains(result.err, "only output column 0"),
+        "a model with 3 outputs warns that only column 0 is written");
+  check(!contains(result.err, "resampl"), "no rate warning at 44.1 kHz");
   run_result_free(&result);
 }
 
@@ -1565,6 +1651,7 @@ static const TestCase cases[] = {
   {"info_text", test_info_text},
   {"info_json", test_info_json},
   {"stream_values", test_stream_values},
+  {"stream_wide", test_stream_wide},
   {"stream_errors", test_stream_errors},
   {"stream_live", test_stream_live},
   {"process_values", test_process_values},
