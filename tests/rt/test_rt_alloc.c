@@ -1,0 +1,420 @@
+/*
+  Real-time safety of the [RT-safe] engine calls: while sw_engine_process,
+  sw_engine_process_frames, sw_engine_reset, sw_engine_set_knob (and the
+  knob/reset-count getters) run, the library must not allocate, free or take
+  a mutex.
+
+  How: this executable defines malloc, calloc, realloc, free, aligned_alloc,
+  posix_memalign, memalign and pthread_mutex_lock itself. libstatewave is a
+  shared library, so its calls to these names bind to the executable's
+  definitions (ELF interposition). Each definition counts calls while the
+  global `armed` flag is set and forwards to glibc's own entry points. A
+  self-check first proves the counters see both a direct call and calls made
+  from inside the library, so this test cannot pass by not looking.
+*/
+
+#define _GNU_SOURCE
+
+#include <statewave/statewave.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* glibc's real allocator entry points (exported by libc.so.6). */
+extern void* __libc_malloc(size_t size);
+extern void* __libc_calloc(size_t count, size_t size);
+extern void* __libc_realloc(void* ptr, size_t size);
+extern void  __libc_free(void* ptr);
+extern void* __libc_memalign(size_t alignment, size_t size);
+
+typedef enum {
+  CALL_MALLOC,
+  CALL_CALLOC,
+  CALL_REALLOC,
+  CALL_FREE,
+  CALL_ALIGNED_ALLOC,
+  CALL_POSIX_MEMALIGN,
+  CALL_MEMALIGN,
+  CALL_MUTEX_LOCK,
+  CALL_KINDS,
+} CallKind;
+
+static const char* const call_names[CALL_KINDS] = {
+  "malloc",        "calloc",         "realloc",  "free",
+  "aligned_alloc", "posix_memalign", "memalign", "pthread_mutex_lock",
+};
+
+/* volatile: the counters are read after calls the compiler cannot see into
+   and must never be cached or reordered away. */
+static volatile int           armed = 0;
+static volatile unsigned long counts[CALL_KINDS];
+
+typedef int (*MutexLockFunc)(pthread_mutex_t*);
+static MutexLockFunc real_mutex_lock = NULL;
+
+static void
+count_call(const CallKind kind)
+{
+  if (armed) {
+    counts[kind] = counts[kind] + 1U;
+  }
+}
+
+void*
+malloc(size_t size)
+{
+  count_call(CALL_MALLOC);
+  return __libc_malloc(size);
+}
+
+void*
+calloc(size_t count, size_t size)
+{
+  count_call(CALL_CALLOC);
+  return __libc_calloc(count, size);
+}
+
+void*
+realloc(void* ptr, size_t size)
+{
+  count_call(CALL_REALLOC);
+  return __libc_realloc(ptr, size);
+}
+
+void
+free(void* ptr)
+{
+  count_call(CALL_FREE);
+  __libc_free(ptr);
+}
+
+void*
+aligned_alloc(size_t alignment, size_t size)
+{
+  count_call(CALL_ALIGNED_ALLOC);
+  return __libc_memalign(alignment, size);
+}
+
+void*
+memalign(size_t alignment, size_t size)
+{
+  count_call(CALL_MEMALIGN);
+  return __libc_memalign(alignment, size);
+}
+
+int
+posix_memalign(void** out, size_t alignment, size_t size)
+{
+  count_call(CALL_POSIX_MEMALIGN);
+  if (alignment < sizeof(void*) || (alignment & (alignment - 1U)) != 0) {
+    return EINVAL;
+  }
+  void* const ptr = __libc_memalign(alignment, size);
+  if (!ptr && size) {
+    return ENOMEM;
+  }
+  *out = ptr;
+  return 0;
+}
+
+/* Resolve the real pthread_mutex_lock. dlsym may allocate, so this runs
+   before anything is armed (from main, or on a first unarmed use). */
+static void
+resolve_mutex_lock(void)
+{
+  void* const symbol = dlsym(RTLD_NEXT, "pthread_mutex_lock");
+  /* memcpy: ISO C has no cast from object to function pointer. */
+  memcpy(&real_mutex_lock, &symbol, sizeof(real_mutex_lock));
+}
+
+int
+pthread_mutex_lock(pthread_mutex_t* mutex)
+{
+  count_call(CALL_MUTEX_LOCK);
+  if (!real_mutex_lock) {
+    resolve_mutex_lock();
+  }
+  return real_mutex_lock ? real_mutex_lock(mutex) : EINVAL;
+}
+
+static void
+disarm_and_clear(void)
+{
+  armed = 0;
+  for (size_t k = 0; k < CALL_KINDS; ++k) {
+    counts[k] = 0;
+  }
+}
+
+static int failures = 0;
+
+/* After a disarm: report every kind of call made while armed. */
+static void
+expect_no_calls(const char* const model_name, const char* const function)
+{
+  armed = 0;
+  for (size_t k = 0; k < CALL_KINDS; ++k) {
+    if (counts[k]) {
+      fprintf(stderr, "FAIL: %s: %s called %s %lu time(s)\n", model_name,
+              function, call_names[k], counts[k]);
+      ++failures;
+    }
+  }
+  disarm_and_clear();
+}
+
+/* The interposer must see a direct call and calls made inside the library,
+   or the checks below would prove nothing. */
+static void
+self_check(void)
+{
+  void* (*volatile direct_malloc)(size_t) = malloc;
+  void (*volatile direct_free)(void*)     = free;
+
+  disarm_and_clear();
+  armed         = 1;
+  void* const p = direct_malloc(16);
+  armed         = 0;
+  if (counts[CALL_MALLOC] != 1) {
+    fprintf(stderr, "FAIL: self-check: a direct malloc counted %lu, "
+            "expected 1: the interposer does not work\n", counts[CALL_MALLOC]);
+    ++failures;
+  }
+  direct_free(p);
+  disarm_and_clear();
+
+  pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+  armed                 = 1;
+  (void)pthread_mutex_lock(&mutex);
+  armed = 0;
+  (void)pthread_mutex_unlock(&mutex);
+  if (counts[CALL_MUTEX_LOCK] != 1) {
+    fprintf(stderr, "FAIL: self-check: pthread_mutex_lock counted %lu, "
+            "expected 1\n", counts[CALL_MUTEX_LOCK]);
+    ++failures;
+  }
+  disarm_and_clear();
+
+  /* Building a model and an engine allocates inside libstatewave: those
+     calls must reach our counters too (cross-library interposition). */
+  SwLayerSpec       layer = sw_layer_spec(SW_LAYER_LSTM, 4);
+  const SwModelSpec spec  = {.input_width = 1, .num_layers = 1,
+                             .layers = &layer};
+  armed                    = 1;
+  SwModel* const model     = sw_model_build(&spec, 1, NULL);
+  const SwEngineConfig config = sw_engine_config_default();
+  SwEngine* const engine = model ? sw_engine_new(model, &config, NULL) : NULL;
+  armed                    = 0;
+  const unsigned long seen = counts[CALL_MALLOC] + counts[CALL_CALLOC] +
+                             counts[CALL_REALLOC] +
+                             counts[CALL_ALIGNED_ALLOC] +
+                             counts[CALL_POSIX_MEMALIGN] +
+                             counts[CALL_MEMALIGN];
+  if (!model) {
+    fprintf(stderr, "FAIL: self-check: sw_model_build failed\n");
+    ++failures;
+  } else if (seen == 0) {
+    fprintf(stderr, "FAIL: self-check: building a model and engine made no "
+            "allocation we could see: calls from libstatewave are not "
+            "interposed, so this test cannot check anything\n");
+    ++failures;
+  }
+  disarm_and_clear();
+  sw_engine_free(engine);
+  sw_model_free(model);
+}
+
+enum {
+  STREAMS     = 4,
+  MAX_BLOCK   = 256,
+  LONG_FRAMES = 3 * MAX_BLOCK + 5, /* longer than max_block: split inside */
+  MAX_WIDTH   = 3,
+};
+
+typedef struct {
+  const char*        name;
+  uint32_t           input_width;
+  uint32_t           num_layers;
+  const SwLayerSpec* layers;
+  const SwKnobSpec*  knobs; /* input_width - 1 of them, or NULL */
+  bool               skip;
+  bool               has_state; /* a NaN frame must then reset a stream */
+} RtModel;
+
+static float planar_in[STREAMS][LONG_FRAMES];
+static float planar_out[STREAMS][LONG_FRAMES];
+static float frames_in[STREAMS * LONG_FRAMES * MAX_WIDTH];
+static float frames_out[STREAMS * LONG_FRAMES * 8];
+
+static void
+fill_inputs(void)
+{
+  for (size_t s = 0; s < STREAMS; ++s) {
+    for (size_t t = 0; t < LONG_FRAMES; ++t) {
+      planar_in[s][t] = 0.8f * sinf(0.01f * (float)(t * (s + 1U)));
+    }
+  }
+  for (size_t i = 0; i < sizeof(frames_in) / sizeof(float); ++i) {
+    frames_in[i] = 0.5f * sinf(0.003f * (float)i);
+  }
+}
+
+static void
+exercise_model(const RtModel* const rt)
+{
+  SwModelSpec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.input_width    = rt->input_width;
+  spec.num_layers     = rt->num_layers;
+  spec.layers         = rt->layers;
+  spec.skip           = rt->skip;
+  spec.input_gain_db  = 2.0f;
+  spec.output_gain_db = -1.0f;
+  spec.num_knobs      = rt->knobs ? rt->input_width - 1U : 0U;
+  spec.knobs          = rt->knobs;
+  SwError        err  = {SW_SUCCESS, ""};
+  SwModel* const model = sw_model_build(&spec, 3, &err);
+  if (!model) {
+    fprintf(stderr, "FAIL: %s: sw_model_build: %s\n", rt->name, err.message);
+    ++failures;
+    return;
+  }
+  SwEngineConfig config    = sw_engine_config_default();
+  config.streams           = STREAMS;
+  config.max_block         = MAX_BLOCK;
+  config.backend           = SW_BACKEND_CPU;
+  config.knob_smoothing_ms = 5.0f;
+  SwEngine* const engine   = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    fprintf(stderr, "FAIL: %s: sw_engine_new: %s\n", rt->name, err.message);
+    ++failures;
+    sw_model_free(model);
+    return;
+  }
+
+  const float* in[STREAMS];
+  float*       out[STREAMS];
+  for (size_t s = 0; s < STREAMS; ++s) {
+    in[s]  = planar_in[s];
+    out[s] = planar_out[s];
+  }
+  const uint32_t num_knobs = rt->input_width - 1U;
+  /* NaN recovery: the NaN frame resets a stream inside the armed call. */
+  planar_in[2][100] = NAN;
+
+  disarm_and_clear();
+  /* The first calls after creation: nothing may be allocated lazily. */
+  armed           = 1;
+  int status_bits = (int)sw_engine_process(engine, in, out, 64);
+  expect_no_calls(rt->name, "the first sw_engine_process");
+
+  armed = 1;
+  for (uint32_t k = 0; k < num_knobs; ++k) {
+    (void)sw_engine_set_knob(engine, k, 0.9f);
+  }
+  expect_no_calls(rt->name, "sw_engine_set_knob");
+
+  /* Knobs ramp across these calls; one is longer than max_block. */
+  armed = 1;
+  status_bits |= (int)sw_engine_process(engine, in, out, 17);
+  status_bits |= (int)sw_engine_process(engine, in, out, 1);
+  status_bits |= (int)sw_engine_process(engine, in, out, LONG_FRAMES);
+  expect_no_calls(rt->name, "sw_engine_process (ramping knobs, NaN frame, "
+                  "call longer than max_block)");
+
+  armed = 1;
+  status_bits |= (int)sw_engine_process_frames(engine, frames_in, frames_out, 1);
+  status_bits |= (int)sw_engine_process_frames(engine, frames_in, frames_out,
+                                     LONG_FRAMES);
+  expect_no_calls(rt->name, "sw_engine_process_frames");
+
+  armed = 1;
+  sw_engine_reset(engine, 1);
+  sw_engine_reset(engine, -1);
+  expect_no_calls(rt->name, "sw_engine_reset");
+
+  armed                    = 1;
+  volatile float   knob    = sw_engine_knob(engine, 0);
+  volatile uint64_t resets = sw_engine_nonfinite_resets(engine);
+  expect_no_calls(rt->name, "sw_engine_knob / sw_engine_nonfinite_resets");
+  (void)knob;
+
+  armed = 1;
+  status_bits |= (int)sw_engine_process(engine, in, out, MAX_BLOCK);
+  expect_no_calls(rt->name, "sw_engine_process after reset");
+
+  planar_in[2][100] = 0.0f;
+  if (status_bits != SW_SUCCESS) {
+    fprintf(stderr, "FAIL: %s: a processing call failed (status bits %d)\n",
+            rt->name, status_bits);
+    ++failures;
+  }
+  if (rt->has_state && resets == 0) {
+    fprintf(stderr, "FAIL: %s: the NaN frame caused no reset, so recovery "
+            "was not exercised\n", rt->name);
+    ++failures;
+  }
+  sw_engine_free(engine);
+  sw_model_free(model);
+}
+
+int
+main(void)
+{
+  resolve_mutex_lock();
+  if (!real_mutex_lock) {
+    fprintf(stderr, "FAIL: dlsym(RTLD_NEXT, \"pthread_mutex_lock\") found "
+            "nothing\n");
+    return 1;
+  }
+  fill_inputs();
+  self_check();
+
+  SwLayerSpec lstm[2] = {sw_layer_spec(SW_LAYER_LSTM, 16),
+                         sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwLayerSpec gru_after[2] = {sw_layer_spec(SW_LAYER_GRU, 12),
+                              sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwLayerSpec gru_before[2] = {sw_layer_spec(SW_LAYER_GRU, 12),
+                               sw_layer_spec(SW_LAYER_DENSE, 1)};
+  gru_before[0].gru_reset   = SW_GRU_RESET_BEFORE;
+  SwLayerSpec simple[2] = {sw_layer_spec(SW_LAYER_SIMPLE_RNN, 10),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwLayerSpec dense[2]  = {sw_layer_spec(SW_LAYER_DENSE, 8),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  dense[0].activation   = SW_ACT_TANH;
+  SwLayerSpec deep[5]   = {sw_layer_spec(SW_LAYER_LSTM, 8),
+                           sw_layer_spec(SW_LAYER_GRU, 8),
+                           sw_layer_spec(SW_LAYER_SIMPLE_RNN, 6),
+                           sw_layer_spec(SW_LAYER_DENSE, 4),
+                           sw_layer_spec(SW_LAYER_DENSE, 2)};
+  deep[1].gru_reset     = SW_GRU_RESET_BEFORE;
+  deep[3].activation    = SW_ACT_ELU;
+  const SwKnobSpec knobs[2] = {{"drive", 0.0f, 1.0f, 0.2f},
+                               {"tone", 0.0f, 1.0f, 0.5f}};
+
+  const RtModel models[] = {
+    {"LSTM", 1, 2, lstm, NULL, true, true},
+    {"GRU reset_after with knob", 2, 2, gru_after, knobs, true, true},
+    {"GRU reset_before", 1, 2, gru_before, NULL, false, true},
+    {"SimpleRNN", 1, 2, simple, NULL, false, true},
+    {"Dense only", 1, 2, dense, NULL, true, false},
+    {"deep with two knobs", MAX_WIDTH, 5, deep, knobs, true, true},
+  };
+  for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); ++m) {
+    exercise_model(&models[m]);
+  }
+
+  if (failures) {
+    fprintf(stderr, "rt_alloc: %d failure(s)\n", failures);
+    return 1;
+  }
+  printf("rt_alloc: no allocation, free or mutex lock in RT-safe calls\n");
+  return 0;
+}
