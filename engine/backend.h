@@ -24,8 +24,9 @@ typedef struct {
   /* Run frames <= max_block steps of every stream:
        in  [streams][frames][input_width]
        out [streams][frames][output_width]
-     A stream whose state becomes non-finite is reset, its frame's outputs
-     are zero, and *nonfinite_resets is incremented. [RT-safe] */
+     A stream whose input frame is non-finite or whose state becomes
+     non-finite is reset, that frame's outputs are zero, and
+     *nonfinite_resets is incremented. [RT-safe] */
   SwStatus (*process)(void* context, const float* in, float* out,
                       uint32_t frames, uint64_t* nonfinite_resets);
 

@@ -16,12 +16,14 @@
 #define SW_MAX_BLOCK (1U << 20U)
 #define SW_MAX_SMOOTHING_MS 10000.0f
 
-/* A knob's linear ramp towards its target, advanced once per frame. */
+/* A knob's linear ramp from `start` to `target`, advanced once per frame.
+   Each value is computed from the position, not accumulated, so long ramps
+   do not drift. */
 typedef struct {
   float    current;
+  float    start;
   float    target;
-  float    step;
-  uint32_t remaining;
+  uint32_t position; /* frames into the ramp; == ramp_frames when done */
 } KnobRamp;
 
 struct SwEngineImpl {
@@ -137,8 +139,10 @@ sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
     return NULL;
   }
   for (size_t k = 0; k < knobs; ++k) {
-    engine->knobs[k].current = model->knobs[k].default_value;
-    engine->knobs[k].target  = model->knobs[k].default_value;
+    engine->knobs[k].current  = model->knobs[k].default_value;
+    engine->knobs[k].start    = model->knobs[k].default_value;
+    engine->knobs[k].target   = model->knobs[k].default_value;
+    engine->knobs[k].position = engine->ramp_frames;
   }
 
   if (backend->create(model, config->streams, config->max_block,
@@ -201,12 +205,15 @@ advance_knobs(SwEngine* const engine, const uint32_t frames)
   for (uint32_t k = 0; k < knobs; ++k) {
     KnobRamp* const ramp   = &engine->knobs[k];
     float* const    values = engine->knob_block + (size_t)k * engine->max_block;
+    const uint32_t  length = engine->ramp_frames;
     for (uint32_t t = 0; t < frames; ++t) {
-      if (ramp->remaining) {
-        ramp->current += ramp->step;
-        if (--ramp->remaining == 0) {
-          ramp->current = ramp->target; /* land exactly */
-        }
+      if (ramp->position < length) {
+        ++ramp->position;
+        ramp->current =
+          ramp->position == length
+            ? ramp->target /* land exactly */
+            : ramp->start + (ramp->target - ramp->start) *
+                              ((float)ramp->position / (float)length);
       }
       values[t] = ramp->current;
     }
@@ -347,12 +354,12 @@ sw_engine_set_knob(SwEngine* const engine, const uint32_t index,
                                           : (value > spec->max ? spec->max
                                                                : value);
   ramp->target = clamped;
+  ramp->start  = ramp->current;
   if (engine->ramp_frames == 0 || clamped == ramp->current) {
-    ramp->current   = clamped;
-    ramp->remaining = 0;
+    ramp->current  = clamped;
+    ramp->position = engine->ramp_frames;
   } else {
-    ramp->step      = (clamped - ramp->current) / (float)engine->ramp_frames;
-    ramp->remaining = engine->ramp_frames;
+    ramp->position = 0;
   }
   return SW_SUCCESS;
 }

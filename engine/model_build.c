@@ -444,10 +444,11 @@ sw_model_build(const SwModelSpec* const spec, const uint64_t seed,
       sw_model_free(model);
       return NULL;
     }
-    const size_t rows = (size_t)layer->gates * layer->units;
-    model->num_params += rows * width + rows;
+    const size_t rows   = (size_t)layer->gates * layer->units;
+    const size_t biases = layer->use_bias ? rows : 0U;
+    model->num_params += rows * width + biases;
     if (is_recurrent(layer->type)) {
-      model->num_params += rows * layer->units + rows;
+      model->num_params += rows * layer->units + biases;
     }
     model->state_size += sw_layer_state_size(layer);
     width = layer->units;

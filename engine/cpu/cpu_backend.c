@@ -166,9 +166,13 @@ cpu_process(void* const context, const float* const in, float* const out,
     float* const state = cpu->state + (size_t)s * model->state_size;
     for (uint32_t t = 0; t < frames; ++t) {
       const size_t       frame = (size_t)s * frames + t;
-      const float* const y     = cpu_step(cpu, state, in + frame * I);
+      const float* const x     = in + frame * I;
       float* const       dst   = out + frame * O;
-      if (all_finite(state, model->state_size)) {
+      /* A non-finite input is a reset too: saturating gates would absorb an
+         Inf into a finite but meaningless state. */
+      const bool input_ok = all_finite(x, I);
+      const float* const y = input_ok ? cpu_step(cpu, state, x) : NULL;
+      if (input_ok && all_finite(state, model->state_size)) {
         memcpy(dst, y, O * sizeof(float));
       } else {
         cpu_reset(cpu, s);

@@ -194,14 +194,10 @@ read_layers(GuitarmlRead* const read, const cJSON* const root,
                         shape->hidden, &head->kernel, path, err))) {
     return st;
   }
-  /* nn.Linear always has a bias unless built with bias=False. */
-  if (cJSON_GetObjectItemCaseSensitive(dict, "lin.bias")) {
-    st = read_floats(read, dict, "lin.bias", 0, shape->outputs, &head->bias,
+  /* The GuitarML head is always nn.Linear with a bias (bias_fl only
+     concerns the recurrent layers). */
+  return read_floats(read, dict, "lin.bias", 0, shape->outputs, &head->bias,
                      path, err);
-  } else {
-    head->use_bias = false;
-  }
-  return st;
 }
 
 static SwStatus
