@@ -1637,6 +1637,91 @@ test_shared_models(void)
   check(seen > 0, "%s holds models", dir_path);
 }
 
+/* The bundled default preset ---------------------------------------------- */
+
+/** The whole raw little-endian float32 file; NULL when it cannot be read. */
+static float*
+read_f32(const char* path, size_t* count)
+{
+  size_t               size  = 0;
+  unsigned char* const bytes = (unsigned char*)read_all(path, &size);
+  float* const         data  = (float*)calloc(size / 4 + 1, sizeof(float));
+  if (!bytes || !data || size % 4) {
+    free(bytes);
+    free(data);
+    return NULL;
+  }
+  for (size_t i = 0; i < size / 4; ++i) {
+    const uint32_t bits =
+      (uint32_t)bytes[4 * i] | ((uint32_t)bytes[4 * i + 1] << 8) |
+      ((uint32_t)bytes[4 * i + 2] << 16) | ((uint32_t)bytes[4 * i + 3] << 24);
+    memcpy(&data[i], &bits, sizeof(float));
+  }
+  free(bytes);
+  *count = size / 4;
+  return data;
+}
+
+static void
+test_default_preset(void)
+{
+  char model[PATH_SIZE];
+  char demo[PATH_SIZE];
+  char reference[PATH_SIZE];
+  snprintf(
+    model, sizeof(model), "%s/presets/default-overdrive.json", source_root);
+  snprintf(demo, sizeof(demo), "%s/examples/demo.wav", source_root);
+  snprintf(reference,
+           sizeof(reference),
+           "%s/tests/data/default/demo_ref.f32",
+           source_root);
+  if (access(model, R_OK) || access(demo, R_OK) || access(reference, R_OK)) {
+    printf("SKIP: the default preset, demo or reference is absent\n");
+    exit(SKIP_STATUS);
+  }
+
+  // Float output, so the comparison is with the network, not 16-bit steps.
+  const char* const out    = work_path("demo-out.wav");
+  RunResult         result = expect_status(
+    0,
+    NULL,
+    ARGS("process", "--model", model, "--subtype", "float", demo, out));
+  run_result_free(&result);
+
+  SF_INFO      info;
+  size_t       count    = 0;
+  float* const output   = read_wav(out, &info);
+  float* const expected = read_f32(reference, &count);
+  if (!check(output && expected, "cannot read %s or %s", out, reference)) {
+    free(output);
+    free(expected);
+    return;
+  }
+
+  check(info.channels == 1 && (size_t)info.frames == count,
+        "%s has %zu frames like the reference, got %lld x %d channels",
+        out,
+        count,
+        (long long)info.frames,
+        info.channels);
+  double worst = 0.0;
+  size_t where = 0;
+  for (size_t i = 0; i < count && i < (size_t)info.frames; ++i) {
+    const double error = fabs((double)output[i] - (double)expected[i]);
+    if (!(error <= worst)) { // NaN counts as the worst.
+      worst = error;
+      where = i;
+    }
+  }
+  check(worst <= 1e-5,
+        "max abs error vs PyTorch %g at frame %zu; expected <= 1e-5",
+        worst,
+        where);
+  printf("max abs error vs PyTorch: %g\n", worst);
+  free(output);
+  free(expected);
+}
+
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1659,6 +1744,7 @@ static const TestCase cases[] = {
   {"process_messages", test_process_messages},
   {"process_progress", test_process_progress},
   {"shared_models", test_shared_models},
+  {"default_preset", test_default_preset},
 };
 
 int
