@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the Debian packages Statewave builds with (when missing), then
+# configure and build it in ./build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  meson ninja-build pkg-config gcc libc6-dev
+  libcjson-dev libsndfile1-dev
+  valgrind  # the formats suite runs the loader under it
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+[ -f build/build.ninja ] || meson setup build
+meson compile -C build
