@@ -36,6 +36,7 @@ import math
 import os
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 
@@ -358,12 +359,16 @@ def keras_weights(layer, dtype):
     gates = GATES[kind]
     width = len(layer["kernel"]) // (gates * units)
     w = np.array(layer["kernel"], dtype=np.float64).reshape(gates * units, width)
-    b_w = np.array(layer["bias"], dtype=np.float64)
+    # use_bias=false: Keras has no bias weights at all, i.e. zero biases.
+    with_bias = layer.get("use_bias", True)
+    b_w = np.array(layer["bias"] if with_bias else np.zeros(gates * units),
+                   dtype=np.float64)
     if kind == "dense":
         return {"kernel": w.T.astype(dtype), "bias": b_w.astype(dtype)}
     r = np.array(layer["recurrent_kernel"], dtype=np.float64).reshape(
         gates * units, units)
-    b_r = np.array(layer["recurrent_bias"], dtype=np.float64)
+    b_r = np.array(layer["recurrent_bias"] if with_bias else np.zeros(gates * units),
+                   dtype=np.float64)
     order = [1, 0, 2] if kind == "gru" else list(range(gates))
     w_blocks = [gate_blocks(w, gates)[g] for g in order]
     r_blocks = [gate_blocks(r, gates)[g] for g in order]
@@ -559,8 +564,12 @@ def max_difference(a, b):
     return float(np.max(np.abs(a - b)))
 
 
+def group_rng(label):
+    """A generator seeded by a group of cases' label."""
+    return np.random.default_rng(zlib.crc32(label.encode("ascii")))
+
+
 def make_keras_cases(signal, report):
-    rng = np.random.default_rng(20240611)
     names = []
     steps = 600
 
@@ -570,6 +579,9 @@ def make_keras_cases(signal, report):
         names.append(name)
         return expected
 
+    # Each group draws from its own generator, so adding a group changes no
+    # other file.
+    rng = group_rng("lstm hard_sigmoid")
     # LSTM, Keras 2 vs Keras 3 hard_sigmoid: same weights and input, driven
     # hard enough that gates leave the +-2.5 linear range of the Keras 2 one.
     x = keras_input(signal, steps, 2, 0, 3.0)
@@ -584,6 +596,7 @@ def make_keras_cases(signal, report):
     report.append("  Keras 2 vs Keras 3 hard_sigmoid LSTM differ by {:.3f}".format(k2_vs_k3))
     require(k2_vs_k3 > 1e-2, "Keras 2 vs 3 hard_sigmoid differ", k2_vs_k3)
 
+    rng = group_rng("gru reset")
     # GRU reset_after=False (Keras 2 default) with sigmoid and hard_sigmoid,
     # and the same weights as reset_after=True to show the two differ.
     x = keras_input(signal, steps, 3, 3000, 2.0)
@@ -615,6 +628,7 @@ def make_keras_cases(signal, report):
     require(max_difference(before_hard, after_hard) > 1e-2,
             "hard_sigmoid GRU reset before vs after differ")
 
+    rng = group_rng("simple_rnn")
     # SimpleRNN tanh and relu.
     x = keras_input(signal, steps, 2, 6000, 1.0)
     rnn_tanh = make_layer(rng, "simple_rnn", 8, 2, activation="tanh",
@@ -625,6 +639,7 @@ def make_keras_cases(signal, report):
                           kernel_scale=1.5, recurrent_scale=0.6)
     emit("keras_simple_rnn_relu", make_spec([rnn_relu, head], 2), x)
 
+    rng = group_rng("lstm relu")
     # Plain Keras LSTM with a non-tanh activation (candidate and output).
     x = keras_input(signal, steps, 1, 9000, 1.0)
     # An unbounded cell: modest weights keep it stable (and well-conditioned).
@@ -633,6 +648,19 @@ def make_keras_cases(signal, report):
     head = make_layer(rng, "dense", 1, 6, kernel_scale=0.4)
     emit("keras_lstm_relu", make_spec([lstm_relu, head], 1), x)
 
+    rng = group_rng("no bias")
+    # use_bias=false and no bias arrays: the library's defaults (zeros plus
+    # unit_forget_bias for the LSTM) must not apply, as Keras has no biases.
+    x = keras_input(signal, steps, 2, 10000, 1.5)
+    no_bias = [make_layer(rng, "lstm", 6, 2, kernel_scale=2.0),
+               make_layer(rng, "dense", 1, 6, kernel_scale=1.5)]
+    for layer in no_bias:
+        layer["use_bias"] = False
+        for key in ("bias", "recurrent_bias"):
+            layer.pop(key, None)
+    emit("keras_lstm_no_bias", make_spec(no_bias, 2), x)
+
+    rng = group_rng("stack")
     # A mixed stack with skip: every layer kind and both hard sigmoids.
     x = keras_input(signal, steps, 3, 12000, 1.5)
     stack = [
@@ -646,6 +674,7 @@ def make_keras_cases(signal, report):
     ]
     emit("keras_stack_skip", make_spec(stack, 3, skip=True), x)
 
+    rng = group_rng("dense")
     # Dense heads, one case per activation: GRU(6) -> Dense(8, act) ->
     # Dense(2). The Dense kernel is scaled to the GRU output so its
     # pre-activations reach both sides of every kink and saturation.
@@ -691,7 +720,7 @@ SEQUENCE_RUNS = [
 
 
 def make_sequence_cases(report):
-    rng = np.random.default_rng(77)
+    rng = group_rng("sequence")
     batch, steps = 3, 50
     stacks = {
         "seq_lstm": (2, [
@@ -780,13 +809,17 @@ def keras_check():
         for index, layer in enumerate(layers):
             weights = keras_weights(layer, np.float32)
             units = layer["units"]
+            with_bias = layer.get("use_bias", True)
             if layer["type"] == "dense":
                 keras_layer = keras.layers.Dense(
-                    units, activation=activation(layer.get("activation"), "linear"))
+                    units, activation=activation(layer.get("activation"), "linear"),
+                    use_bias=with_bias)
                 x = keras_layer(x)
-                keras_layer.set_weights([weights["kernel"], weights["bias"]])
+                keras_layer.set_weights([weights["kernel"], weights["bias"]][
+                    :2 if with_bias else 1])
                 continue
             options = dict(
+                use_bias=with_bias,
                 return_sequences=return_sequences or index != recurrent[-1],
                 return_state=True,
                 go_backwards=go_backwards and index == recurrent[0],
@@ -810,7 +843,7 @@ def keras_check():
             x = results[0]
             state_outputs += list(results[1:])
             keras_layer.set_weights([weights["kernel"], weights["recurrent_kernel"],
-                                     weights["bias"]])
+                                     weights["bias"]][:3 if with_bias else 2])
         inputs = [batch_inputs] + (state_inputs if stateful_in else [])
         return keras.Model(inputs, [x] + state_outputs), state_inputs
 

@@ -12,6 +12,9 @@
 #define SPEC_JSON_MAX_UNITS 4096U
 #define SPEC_JSON_MAX_LAYERS 64U
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static void
 fail(char* const message, const size_t message_size, const char* const format,
      ...)
