@@ -392,7 +392,7 @@ def keras_weights(layer, dtype):
 def keras_cell_step(layer, weights, x, states):
     """One step of the Keras cell (LSTMCell / GRUCell / SimpleRNNCell.call)
     on a batch: x [B, I], states a list of [B, U]. Returns (output, states)."""
-    kind, units = layer["type"], layer["units"]
+    kind = layer["type"]
     act = ACTIVATIONS[layer.get("activation") or "tanh"]
     rec_act = ACTIVATIONS[layer.get("recurrent_activation") or "sigmoid"]
     k, rk, b = weights["kernel"], weights["recurrent_kernel"], weights["bias"]
