@@ -413,9 +413,10 @@ cmd_stream(int argc, char** argv)
 
   const uint64_t resets = sw_engine_nonfinite_resets(engine);
   if (resets) {
-    cli_warning("the state became non-finite %llu times; each time it was "
-                "reset and that frame's output is 0",
-                (unsigned long long)resets);
+    cli_warning("%llu non-finite reset%s: a stream was reset where its "
+                "input or state was not finite, and that frame's output is 0",
+                (unsigned long long)resets,
+                (resets == 1) ? "" : "s");
   }
 
 done:
