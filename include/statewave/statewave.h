@@ -341,8 +341,10 @@ sw_engine_latency(const SwEngine* engine);
    Input column 0 is in[s] times the input gain; the knob columns are the
    smoothed knob values; out[s] is output column 0 (plus the skip), times the
    output gain. Calls of any length are allowed; any split of a signal into
-   calls gives bit-identical output. A non-finite state resets its stream and
-   that frame's output is 0. `in` and `out` may alias. [RT-safe]
+   calls gives bit-identical output. A non-finite input frame or state resets
+   its stream and that frame's output is 0 (counted, see
+   sw_engine_nonfinite_resets()); a non-finite output value is written as 0.
+   `in` and `out` may alias. [RT-safe]
 */
 SW_API SW_REALTIME SwStatus
 sw_engine_process(SwEngine*           engine,
@@ -378,7 +380,7 @@ sw_engine_set_knob(SwEngine* engine, uint32_t index, float value);
 SW_API SW_REALTIME float
 sw_engine_knob(const SwEngine* engine, uint32_t index);
 
-/** Times a non-finite state reset a stream since creation. [RT-safe] */
+/** Times a non-finite input frame or state reset a stream since creation. [RT-safe] */
 SW_API SW_REALTIME uint64_t
 sw_engine_nonfinite_resets(const SwEngine* engine);
 
