@@ -220,6 +220,13 @@ advance_knobs(SwEngine* const engine, const uint32_t frames)
   }
 }
 
+/* Frames of the next chunk of a call that has `left` frames to go. */
+static uint32_t
+chunk_frames(const SwEngine* const engine, const uint32_t left)
+{
+  return left < engine->max_block ? left : engine->max_block;
+}
+
 static float
 finite_or_zero(const float x)
 {
@@ -248,8 +255,7 @@ sw_engine_process(SwEngine* const engine, const float* const* const in,
   SwStatus             st    = SW_SUCCESS;
 
   for (uint32_t done = 0; done < frames && !st;) {
-    const uint32_t n = frames - done < engine->max_block ? frames - done
-                                                         : engine->max_block;
+    const uint32_t n = chunk_frames(engine, frames - done);
     advance_knobs(engine, n);
 
     /* Gather the whole chunk first: `in` and `out` may alias. */
@@ -294,8 +300,7 @@ sw_engine_process_frames(SwEngine* const engine, const float* const in,
   SwStatus             st    = SW_SUCCESS;
 
   for (uint32_t done = 0; done < frames && !st;) {
-    const uint32_t n = frames - done < engine->max_block ? frames - done
-                                                         : engine->max_block;
+    const uint32_t n = chunk_frames(engine, frames - done);
     for (uint32_t s = 0; s < engine->streams; ++s) {
       const float* const src = in + ((size_t)s * frames + done) * I;
       float* const       dst = engine->frames_in + (size_t)s * n * I;

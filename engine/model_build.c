@@ -19,8 +19,8 @@
 /* Array ids, which seed one generator each. */
 enum { ARRAY_KERNEL, ARRAY_RECURRENT, ARRAY_BIAS };
 
-static const char*
-layer_type_name(const SwLayerType type)
+const char*
+sw_layer_type_name(const SwLayerType type)
 {
   switch (type) {
   case SW_LAYER_LSTM:
@@ -93,7 +93,7 @@ check_array(const float* const values, const size_t count,
   if (bad >= 0) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
                         "layer %u (%s): %s[%ld] is %g; expected a finite number",
-                        index, layer_type_name(type), name, bad,
+                        index, sw_layer_type_name(type), name, bad,
                         (double)values[bad]);
   }
   return SW_SUCCESS;
@@ -109,7 +109,7 @@ validate_layer(const SwLayerSpec* const spec, const uint32_t index,
                         "or Dense",
                         index, (int)spec->type);
   }
-  const char* const type_name = layer_type_name(spec->type);
+  const char* const type_name = sw_layer_type_name(spec->type);
   if (spec->units < 1 || spec->units > SW_MAX_UNITS) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
                         "layer %u (%s): units is %u; expected 1..%u", index,

@@ -135,9 +135,6 @@ cli_reset_getopt(void);
 SwModel*
 cli_load_model(const char* path);
 
-/** The Keras name of a layer type ("LSTM", "GRU", "SimpleRNN", "Dense"). */
-const char*
-cli_layer_type_name(SwLayerType type);
 
 /** Weights and biases of one layer. */
 size_t

@@ -197,21 +197,6 @@ cli_load_model(const char* path)
   return model;
 }
 
-const char*
-cli_layer_type_name(SwLayerType type)
-{
-  switch (type) {
-  case SW_LAYER_LSTM:
-    return "LSTM";
-  case SW_LAYER_GRU:
-    return "GRU";
-  case SW_LAYER_SIMPLE_RNN:
-    return "SimpleRNN";
-  case SW_LAYER_DENSE:
-    return "Dense";
-  }
-  return "unknown";
-}
 
 size_t
 cli_layer_params(const SwLayerInfo* layer)

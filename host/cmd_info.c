@@ -93,7 +93,7 @@ print_text(const SwModel* model, const char* path)
     snprintf(label, sizeof(label), "  layer %u:", l);
     printf("%-15s%s, input %u, %u unit%s, activation %s",
            label,
-           cli_layer_type_name(layer.type),
+           sw_layer_type_name(layer.type),
            layer.input_width,
            layer.units,
            (layer.units == 1) ? "" : "s",
@@ -183,7 +183,7 @@ add_layer(cJSON* layers, const SwLayerInfo* layer)
   }
 
   if (!cJSON_AddStringToObject(
-        item, "type", cli_layer_type_name(layer->type)) ||
+        item, "type", sw_layer_type_name(layer->type)) ||
       !cJSON_AddNumberToObject(item, "input_width", layer->input_width) ||
       !cJSON_AddNumberToObject(item, "units", layer->units) ||
       !cJSON_AddNumberToObject(item, "gates", layer->gates) ||

@@ -127,6 +127,10 @@ typedef enum {
   SW_ACT_SWISH,    /**< x * sigmoid(x) (Keras "swish" / "silu"). */
 } SwActivation;
 
+/** "LSTM", "GRU", "SimpleRNN" or "Dense". [RT-safe] */
+SW_API SW_REALTIME const char*
+sw_layer_type_name(SwLayerType type);
+
 /** The Keras name of an activation ("hard_sigmoid_k3" for Keras 3's). [RT-safe] */
 SW_API SW_REALTIME const char*
 sw_activation_name(SwActivation act);
