@@ -1,6 +1,7 @@
 /*
   The fixed strings the library hands out: every status has a non-empty
-  description, every activation its Keras name, and the version has the
+  description, every activation its Keras name, every layer type its
+  name, and the version has the
   documented MAJOR.MINOR.PATCH form.
 */
 
@@ -74,6 +75,22 @@ check_activation_names(void)
 }
 
 static void
+check_layer_type_names(void)
+{
+  const SwLayerType types[] = {SW_LAYER_LSTM, SW_LAYER_GRU, SW_LAYER_SIMPLE_RNN,
+                               SW_LAYER_DENSE};
+  const char* const names[] = {"LSTM", "GRU", "SimpleRNN", "Dense"};
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); ++i) {
+    const char* const name = sw_layer_type_name(types[i]);
+    EXPECT(name && !strcmp(name, names[i]),
+           "sw_layer_type_name(%d) is \"%s\", expected \"%s\"", (int)types[i],
+           name ? name : "(null)", names[i]);
+  }
+  const char* const unknown = sw_layer_type_name((SwLayerType)999);
+  EXPECT(unknown && unknown[0], "sw_layer_type_name(999) is NULL or empty");
+}
+
+static void
 check_version(void)
 {
   const char* const version = sw_version();
@@ -95,6 +112,7 @@ main(void)
 {
   check_strerror();
   check_activation_names();
+  check_layer_type_names();
   check_version();
   return unit_finish("strings");
 }
