@@ -111,3 +111,46 @@ golden_engine(const SwModel* const model, const SwBackendKind backend,
   }
   return engine;
 }
+
+int
+golden_main(int argc, char** argv, const char* manifest_key,
+            const char* label, bool (*run_case)(const char* dir,
+                                                const char* name))
+{
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s <golden data dir> [case ...]\n", argv[0]);
+    return 2;
+  }
+  cJSON* const manifest = golden_manifest(argv[1]);
+  if (!manifest) {
+    return 1;
+  }
+  const cJSON* const cases =
+    cJSON_GetObjectItemCaseSensitive(manifest, manifest_key);
+  unsigned     run    = 0;
+  unsigned     failed = 0;
+  const cJSON* item   = NULL;
+  cJSON_ArrayForEach(item, cases)
+  {
+    if (!cJSON_IsString(item)) {
+      ++failed;
+      continue;
+    }
+    if (!golden_selected(argc, argv, item->valuestring)) {
+      continue;
+    }
+    ++run;
+    if (!run_case(argv[1], item->valuestring)) {
+      printf("%s: FAILED\n", item->valuestring);
+      ++failed;
+    }
+  }
+  cJSON_Delete(manifest);
+  printf("%s: %u cases run, %u failed (tolerance %g)\n", label, run, failed,
+         GOLDEN_TOLERANCE);
+  if (run == 0U) {
+    fprintf(stderr, "no case ran\n");
+    return 1;
+  }
+  return failed ? 1 : 0;
+}

@@ -58,4 +58,15 @@ SwEngine*
 golden_engine(const SwModel* model, SwBackendKind backend, uint32_t streams,
               uint32_t max_block);
 
+/**
+   The main() of a test whose cases are the names listed under
+   `manifest_key` in the manifest: runs each selected one with `run_case`,
+   prints "<label>: N cases run, M failed" and returns the exit status
+   (1 when a case failed or none ran).
+*/
+int
+golden_main(int argc, char** argv, const char* manifest_key,
+            const char* label, bool (*run_case)(const char* dir,
+                                                const char* name));
+
 #endif /* STATEWAVE_TESTS_GOLDEN_SUPPORT_H */

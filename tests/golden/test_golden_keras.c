@@ -151,40 +151,5 @@ done:
 int
 main(int argc, char** argv)
 {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s <golden data dir> [case ...]\n", argv[0]);
-    return 2;
-  }
-  cJSON* const manifest = golden_manifest(argv[1]);
-  if (!manifest) {
-    return 1;
-  }
-  const cJSON* const cases =
-    cJSON_GetObjectItemCaseSensitive(manifest, "keras_cases");
-  unsigned     run    = 0;
-  unsigned     failed = 0;
-  const cJSON* item   = NULL;
-  cJSON_ArrayForEach(item, cases)
-  {
-    if (!cJSON_IsString(item)) {
-      ++failed;
-      continue;
-    }
-    if (!golden_selected(argc, argv, item->valuestring)) {
-      continue;
-    }
-    ++run;
-    if (!run_case(argv[1], item->valuestring)) {
-      printf("%s: FAILED\n", item->valuestring);
-      ++failed;
-    }
-  }
-  cJSON_Delete(manifest);
-  printf("golden keras: %u cases run, %u failed (tolerance %g)\n", run, failed,
-         GOLDEN_TOLERANCE);
-  if (run == 0U) {
-    fprintf(stderr, "no case ran\n");
-    return 1;
-  }
-  return failed ? 1 : 0;
+  return golden_main(argc, argv, "keras_cases", "golden keras", run_case);
 }
