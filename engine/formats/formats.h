@@ -15,4 +15,11 @@ sw_guitarml_detect(const cJSON* root);
 SwModel*
 sw_guitarml_read(const cJSON* root, const char* path, SwError* err);
 
+/* RTNeural / AIDA-X JSON: in_shape + layers (Keras weight layout). */
+bool
+sw_rtneural_detect(const cJSON* root);
+
+SwModel*
+sw_rtneural_read(const cJSON* root, const char* path, SwError* err);
+
 #endif
