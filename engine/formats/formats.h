@@ -15,6 +15,13 @@ sw_guitarml_detect(const cJSON* root);
 SwModel*
 sw_guitarml_read(const cJSON* root, const char* path, SwError* err);
 
+/* Neural Amp Modeler .nam: architecture + config + flat weights (LSTM). */
+bool
+sw_nam_detect(const cJSON* root);
+
+SwModel*
+sw_nam_read(const cJSON* root, const char* path, SwError* err);
+
 /* RTNeural / AIDA-X JSON: in_shape + layers (Keras weight layout). */
 bool
 sw_rtneural_detect(const cJSON* root);

@@ -14,7 +14,7 @@
 /* No real model comes near this; refusing early avoids exhausting memory. */
 #define SW_MAX_MODEL_FILE_SIZE (512L * 1024L * 1024L)
 
-#define SW_FORMATS_READ "GuitarML/Proteus JSON, RTNeural/AIDA-X JSON"
+#define SW_FORMATS_READ "GuitarML/Proteus JSON, NAM LSTM (.nam), RTNeural/AIDA-X JSON"
 
 static char*
 read_file(const char* const path, size_t* const size, SwError* const err)
@@ -91,10 +91,7 @@ unsupported_binary_format(const char* const data, const size_t size)
 static const char*
 unsupported_json_format(const cJSON* const root)
 {
-  if (cJSON_GetObjectItemCaseSensitive(root, "architecture") &&
-      cJSON_GetObjectItemCaseSensitive(root, "weights")) {
-    return "Neural Amp Modeler (.nam)";
-  }
+  (void)root; /* every JSON format Statewave knows has a reader now */
   return NULL;
 }
 
@@ -114,6 +111,8 @@ load_json(const char* const data, const size_t size, const char* const path,
                  sw_json_kind(root), SW_FORMATS_READ);
   } else if (sw_guitarml_detect(root)) {
     model = sw_guitarml_read(root, path, err);
+  } else if (sw_nam_detect(root)) {
+    model = sw_nam_read(root, path, err);
   } else if (sw_rtneural_detect(root)) {
     model = sw_rtneural_read(root, path, err);
   } else if (other) {

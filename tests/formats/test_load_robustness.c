@@ -1,7 +1,7 @@
 /*
   sw_model_load on damaged files never crashes: for truncated copies of
-  every shared GuitarML file (every 1/50th of its length, and the first 64
-  bytes one by one), seeded random byte flips and swaps, targeted edits
+  every shared GuitarML and NAM file (every 1/50th of its length, and the
+  first 64 bytes one by one), seeded random byte flips and swaps, targeted edits
   (sizes that disagree with the weights, numbers turned into strings,
   non-finite and huge numbers, shortened arrays, renamed keys), deep
   nesting, empty, binary and NUL-containing files, a directory and a
@@ -424,6 +424,73 @@ damage_generic(const bool quick)
   judge(missing, MUST_FAIL, "a path that does not exist");
 }
 
+/* NAM .nam files from MODELS_DIR/nam: the same damage (their sizes sit in
+   "config", so the size edits apply), plus edits of the flat weights array
+   and the architecture. */
+static void
+damage_nam_files(const char* const models_dir, const bool quick)
+{
+  char* const  nam_dir = join_path(models_dir, "nam");
+  size_t       count   = 0;
+  char** const names   = list_files(nam_dir, ".nam", &count);
+  if (!names || count == 0) {
+    fprintf(stderr, "FAIL: no .nam files in %s\n", nam_dir);
+    ++failures;
+  }
+  static const char* const bad_weights[] = {
+    "\"abc\"", "true", "null", "[]", "{}", "1e39", "1e400", "NaN",
+  };
+  char what[200];
+  for (size_t i = 0; names && i < count; ++i) {
+    char* const path   = join_path(nam_dir, names[i]);
+    size_t      length = 0;
+    char* const text   = read_file(path, &length);
+    if (!text || length < 2) {
+      fprintf(stderr, "FAIL: cannot read %s\n", path);
+      ++failures;
+    } else {
+      judge_bytes(text, length, MUST_LOAD, names[i]);
+      damage_truncations(text, length, names[i], quick);
+      damage_random(text, length, names[i], quick);
+      damage_edits(text, length, names[i]);
+      size_t start = 0;
+      size_t end   = 0;
+      if (find_number_after(text, "\"weights\"", &start, &end)) {
+        for (size_t r = 0; r < sizeof(bad_weights) / sizeof(bad_weights[0]);
+             ++r) {
+          snprintf(what, sizeof(what), "%s: weights[0] replaced by %s",
+                   names[i], bad_weights[r]);
+          judge_edit(text, length, start, end, bad_weights[r], MUST_FAIL,
+                     what);
+        }
+        size_t cut_end = end;
+        while (cut_end < length &&
+               (text[cut_end] == ',' || text[cut_end] == ' ')) {
+          ++cut_end;
+        }
+        snprintf(what, sizeof(what), "%s: weights one value short", names[i]);
+        judge_edit(text, length, start, cut_end, "", MUST_FAIL, what);
+        snprintf(what, sizeof(what), "%s: one weight too many", names[i]);
+        judge_edit(text, length, start, start, "0.5, ", MUST_FAIL, what);
+      }
+      static const char* const keys[] = {"\"LSTM\"", "\"config\"",
+                                         "\"weights\"", "\"architecture\""};
+      for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); ++k) {
+        const char* const at = strstr(text, keys[k]);
+        if (at) {
+          snprintf(what, sizeof(what), "%s: %s renamed", names[i], keys[k]);
+          judge_edit(text, length, (size_t)(at - text) + 1U,
+                     (size_t)(at - text) + 2U, "X", MUST_FAIL, what);
+        }
+      }
+    }
+    free(text);
+    free(path);
+  }
+  free_list(names, count);
+  free(nam_dir);
+}
+
 int
 main(const int argc, char** const argv)
 {
@@ -474,6 +541,7 @@ main(const int argc, char** const argv)
     free(text);
     free(path);
   }
+  damage_nam_files(argv[1], quick);
   damage_generic(quick);
 
   unlink(case_path);
