@@ -7,7 +7,13 @@
 #include <cjson/cJSON.h>
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
+
+/* --verify passes when the model's output stays this close to the
+   reference the file recorded (AIDA-X's own pairs match within ~2e-7;
+   1e-4 leaves room for references made on other hardware, e.g. TF32). */
+#define VERIFY_TOLERANCE 1e-4
 
 void
 cmd_info_usage(FILE* stream)
@@ -27,10 +33,19 @@ cmd_info_usage(FILE* stream)
     "                  layers, skip, input_gain_db, output_gain_db,\n"
     "                  sample_rate (null when unknown), params, state_size,\n"
     "                  metadata\n"
+    "  -V, --verify    run the input/output pair the file recorded about\n"
+    "                  itself (RTNeural/AIDA-X input_batch/output_batch)\n"
+    "                  through a fresh CPU engine (one stream, knob\n"
+    "                  columns as given) and print the max abs error and\n"
+    "                  the frames compared (with --json: a \"verify\"\n"
+    "                  object: frames, max_abs_error, tolerance, passed);\n"
+    "                  fails when the file has no such pair or the error\n"
+    "                  exceeds 1e-4\n"
     "  -v, --verbose   also print library information\n"
     "  -h, --help      print this help and exit\n"
     "\n"
-    "Exit status: 0 on success, 1 on a bad file, 2 on bad usage.\n",
+    "Exit status: 0 on success, 1 on a bad file (or, with --verify, no\n"
+    "reference pair or an error above 1e-4), 2 on bad usage.\n",
     stream);
 }
 
@@ -133,6 +148,84 @@ print_text(const SwModel* model, const char* path)
       printf("  %s: %s\n", entry.key, entry.value);
     }
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Verify                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  size_t frames;
+  double max_abs_error;
+  bool   passed;
+} VerifyResult;
+
+/* Run the file's reference input through a fresh one-stream CPU engine and
+   compare with its reference output. False (with a message) when there is
+   no pair or the engine cannot run it. */
+static bool
+verify_model(const SwModel* model, const char* path, VerifyResult* result)
+{
+  const float* in     = NULL;
+  const float* want   = NULL;
+  size_t       frames = 0;
+  if (sw_model_reference(model, &in, &want, &frames) != SW_SUCCESS) {
+    cli_error("%s: the model has no reference input/output pair (such as "
+              "RTNeural/AIDA-X input_batch/output_batch); nothing to verify",
+              path);
+    return false;
+  }
+  if (frames > UINT32_MAX) {
+    cli_error("%s: the reference pair has %zu frames; at most %u can be "
+              "verified", path, frames, (unsigned)UINT32_MAX);
+    return false;
+  }
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  SwEngineConfig config = sw_engine_config_default();
+  config.backend        = SW_BACKEND_CPU;
+  config.streams        = 1;
+  SwError         err    = {SW_SUCCESS, ""};
+  SwEngine* const engine = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    cli_error("%s: %s", path, err.message);
+    return false;
+  }
+  const size_t count = frames * info.output_width;
+  float* const got   = (float*)calloc(count ? count : 1U, sizeof(float));
+  SwStatus     st    = got ? sw_engine_process_frames(engine, in, got,
+                                                      (uint32_t)frames)
+                           : SW_ERR_NO_MEMORY;
+  sw_engine_free(engine);
+  if (st != SW_SUCCESS) {
+    free(got);
+    cli_error("%s: running the reference input: %s", path, sw_strerror(st));
+    return false;
+  }
+  double worst = 0.0;
+  for (size_t i = 0; i < count; ++i) {
+    const double error = fabs((double)got[i] - (double)want[i]);
+    if (!(error <= worst)) {
+      worst = error; /* a NaN is the worst error */
+    }
+  }
+  free(got);
+  result->frames        = frames;
+  result->max_abs_error = worst;
+  result->passed        = worst <= VERIFY_TOLERANCE;
+  return true;
+}
+
+static bool
+add_verify(cJSON* root, const VerifyResult* result)
+{
+  cJSON* const verify = cJSON_AddObjectToObject(root, "verify");
+  return verify &&
+         cJSON_AddNumberToObject(verify, "frames", (double)result->frames) &&
+         cJSON_AddNumberToObject(
+           verify, "max_abs_error", result->max_abs_error) &&
+         cJSON_AddNumberToObject(verify, "tolerance", VERIFY_TOLERANCE) &&
+         cJSON_AddBoolToObject(verify, "passed", result->passed);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -278,10 +371,14 @@ describe(const SwModel* model, const char* path)
 }
 
 static int
-print_json(const SwModel* model, const char* path)
+print_json(const SwModel* model, const char* path, const VerifyResult* verify)
 {
-  cJSON* const root = describe(model, path);
-  char* const  text = root ? cJSON_Print(root) : NULL;
+  cJSON* root = describe(model, path);
+  if (root && verify && !add_verify(root, verify)) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  char* const text = root ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);
   if (!text) {
     cli_error("%s: out of memory describing the model", path);
@@ -303,21 +400,26 @@ cmd_info(int argc, char** argv)
   static const struct option long_options[] = {
     {"json", no_argument, NULL, 'j'},
     {"verbose", no_argument, NULL, 'v'},
+    {"verify", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
 
   const CliCommand* const command = cli_command("info");
   bool                    json    = false;
+  bool                    verify  = false;
   cli_reset_getopt();
   int opt = 0;
-  while ((opt = getopt_long(argc, argv, ":jvh", long_options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":jvVh", long_options, NULL)) != -1) {
     switch (opt) {
     case 'j':
       json = true;
       break;
     case 'v':
       cli_set_verbose(true);
+      break;
+    case 'V':
+      verify = true;
       break;
     case 'h':
       cmd_info_usage(stdout);
@@ -341,11 +443,27 @@ cmd_info(int argc, char** argv)
     return CLI_EXIT_FAILURE;
   }
 
-  int result = CLI_EXIT_SUCCESS;
+  VerifyResult checked  = {0, 0.0, false};
+  const bool   verified = verify && verify_model(model, path, &checked);
+  int          result   = CLI_EXIT_SUCCESS;
   if (json) {
-    result = print_json(model, path);
+    result = print_json(model, path, verified ? &checked : NULL);
   } else {
     print_text(model, path);
+    if (verified) {
+      printf("verify:        max abs error %.3g over %zu frames of the "
+             "file's reference (tolerance %g): %s\n",
+             checked.max_abs_error, checked.frames, VERIFY_TOLERANCE,
+             checked.passed ? "ok" : "FAILED");
+    }
+  }
+  if (verify && (!verified || !checked.passed)) {
+    if (verified) {
+      cli_error("%s: the output differs from the file's reference by %g, "
+                "more than %g", path, checked.max_abs_error,
+                VERIFY_TOLERANCE);
+    }
+    result = CLI_EXIT_FAILURE;
   }
 
   if (fflush(stdout) || ferror(stdout)) {

@@ -1637,6 +1637,47 @@ test_shared_models(void)
   check(seen > 0, "%s holds models", dir_path);
 }
 
+/* info --verify: the AIDA-X file against its own input_batch/output_batch;
+   a file without such a pair fails with exit 1 and says so. */
+static void
+test_info_verify(void)
+{
+  char aidax[PATH_SIZE];
+  char centaur[PATH_SIZE];
+  snprintf(aidax, sizeof(aidax),
+           "%s/rtneural-json/lstm12_aidax_with_reference.json", shared_models);
+  snprintf(centaur, sizeof(centaur), "%s/rtneural-json/gru8_centaur.json",
+           shared_models);
+  if (access(aidax, R_OK) || access(centaur, R_OK)) {
+    printf("SKIP: %s or %s is absent\n", aidax, centaur);
+    exit(SKIP_STATUS);
+  }
+
+  RunResult text = expect_status(0, NULL, ARGS("info", "--verify", aidax));
+  check(contains(text.out, "verify:        max abs error") &&
+          contains(text.out, "over 2048 frames") && contains(text.out, ": ok"),
+        "info --verify prints the error and the frames compared: %s",
+        text.out ? text.out : "");
+  run_result_free(&text);
+
+  RunResult json =
+    expect_status(0, NULL, ARGS("info", "--json", "--verify", aidax));
+  cJSON* const root   = json.out ? cJSON_Parse(json.out) : NULL;
+  const cJSON* verify = cJSON_GetObjectItemCaseSensitive(root, "verify");
+  const cJSON* error  = cJSON_GetObjectItemCaseSensitive(verify, "max_abs_error");
+  const cJSON* frames = cJSON_GetObjectItemCaseSensitive(verify, "frames");
+  check(cJSON_IsNumber(error) && error->valuedouble <= 1e-5 &&
+          cJSON_IsNumber(frames) && frames->valuedouble == 2048.0 &&
+          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(verify, "passed")),
+        "info --json --verify has a verify object with the error (<= 1e-5) "
+        "and 2048 frames");
+  cJSON_Delete(root);
+  run_result_free(&json);
+
+  expect_error(1, "no reference input/output pair",
+               ARGS("info", "--verify", centaur));
+}
+
 /* The bundled default preset ---------------------------------------------- */
 
 /** The whole raw little-endian float32 file; NULL when it cannot be read. */
@@ -1744,6 +1785,7 @@ static const TestCase cases[] = {
   {"process_messages", test_process_messages},
   {"process_progress", test_process_progress},
   {"shared_models", test_shared_models},
+  {"info_verify", test_info_verify},
   {"default_preset", test_default_preset},
 };
 

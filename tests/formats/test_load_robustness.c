@@ -491,6 +491,41 @@ damage_nam_files(const char* const models_dir, const bool quick)
   free(nam_dir);
 }
 
+/* RTNeural / AIDA-X files from MODELS_DIR/rtneural-json: truncations,
+   random damage and the generic edits; quick mode keeps to the small GRU. */
+static void
+damage_rtneural_files(const char* const models_dir, const bool quick)
+{
+  char* const  dir   = join_path(models_dir, "rtneural-json");
+  size_t       count = 0;
+  char** const names = list_files(dir, ".json", &count);
+  if (!names || count == 0) {
+    fprintf(stderr, "FAIL: no RTNeural files in %s\n", dir);
+    ++failures;
+  }
+  for (size_t i = 0; names && i < count; ++i) {
+    if (quick && strcmp(names[i], "gru8_centaur.json") != 0) {
+      continue;
+    }
+    char* const path   = join_path(dir, names[i]);
+    size_t      length = 0;
+    char* const text   = read_file(path, &length);
+    if (!text || length < 2) {
+      fprintf(stderr, "FAIL: cannot read %s\n", path);
+      ++failures;
+    } else {
+      judge_bytes(text, length, MUST_LOAD, names[i]);
+      damage_truncations(text, length, names[i], quick);
+      damage_random(text, length, names[i], quick);
+      damage_edits(text, length, names[i]);
+    }
+    free(text);
+    free(path);
+  }
+  free_list(names, count);
+  free(dir);
+}
+
 int
 main(const int argc, char** const argv)
 {
@@ -542,6 +577,7 @@ main(const int argc, char** const argv)
     free(path);
   }
   damage_nam_files(argv[1], quick);
+  damage_rtneural_files(argv[1], quick);
   damage_generic(quick);
 
   unlink(case_path);
