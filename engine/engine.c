@@ -403,15 +403,18 @@ check_state_call(const SwEngine* const engine, const int32_t stream,
   const size_t         streams  = stream < 0 ? engine->streams : 1U;
   if (per == 0) {
     return sw_error_set(err, SW_ERR_BAD_ARG,
-                        "state: layer %u is Dense and has no state", layer);
+                        "state: layer %u (%s) has no state", layer,
+                        sw_layer_type_name(l->type));
   }
   if (n != streams * per) {
+    const char* const what = l->type == SW_LAYER_LSTM     ? "[h, c]"
+                             : l->type == SW_LAYER_CONV1D ? "input history"
+                                                          : "[h]";
     return sw_error_set(err, SW_ERR_BAD_ARG,
                         "state: layer %u needs %zu floats (%zu stream%s x "
-                        "%s of %u units); got %zu",
+                        "%zu: %s of %s); got %zu",
                         layer, streams * per, streams, streams == 1 ? "" : "s",
-                        l->type == SW_LAYER_LSTM ? "[h, c]" : "[h]", l->units,
-                        n);
+                        per, what, sw_layer_type_name(l->type), n);
   }
   return SW_SUCCESS;
 }

@@ -18,6 +18,9 @@ sw_layer_state_size(const SwLayer* const layer)
     return layer->units;
   case SW_LAYER_DENSE:
     return 0;
+  case SW_LAYER_CONV1D:
+    return (size_t)(layer->kernel_size - 1U) * layer->dilation *
+           layer->input_width;
   }
   return 0;
 }
@@ -79,6 +82,8 @@ sw_model_free(SwModel* const model)
       free((char*)model->metadata[i].value);
     }
   }
+  free(model->reference_in);
+  free(model->reference_out);
   free(model->layers);
   free(model->knobs);
   free(model->metadata);
@@ -121,6 +126,8 @@ sw_model_layer(const SwModel* const model, const uint32_t index,
   info->recurrent_activation = layer->recurrent_activation;
   info->gru_reset            = layer->gru_reset;
   info->use_bias             = layer->use_bias;
+  info->kernel_size          = layer->kernel_size;
+  info->dilation             = layer->dilation;
   info->state_size           = sw_layer_state_size(layer);
   info->kernel               = layer->kernel;
   info->recurrent_kernel     = layer->recurrent_kernel;
@@ -165,4 +172,46 @@ sw_model_meta_get(const SwModel* const model, const char* const key)
     }
   }
   return NULL;
+}
+
+SwStatus
+sw_model_set_reference(SwModel* const model, const float* const in,
+                       const float* const out, const size_t frames,
+                       SwError* const err)
+{
+  const size_t in_count  = frames * model->input_width;
+  const size_t out_count = frames * model->output_width;
+  float* const new_in    = (float*)malloc((in_count ? in_count : 1U) *
+                                          sizeof(float));
+  float* const new_out   = (float*)malloc((out_count ? out_count : 1U) *
+                                          sizeof(float));
+  if (!new_in || !new_out) {
+    free(new_in);
+    free(new_out);
+    return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
+  }
+  memcpy(new_in, in, in_count * sizeof(float));
+  memcpy(new_out, out, out_count * sizeof(float));
+  free(model->reference_in);
+  free(model->reference_out);
+  model->reference_in     = new_in;
+  model->reference_out    = new_out;
+  model->reference_frames = frames;
+  return SW_SUCCESS;
+}
+
+SwStatus
+sw_model_reference(const SwModel* const model, const float** const in,
+                   const float** const out, size_t* const frames)
+{
+  if (!model || !in || !out || !frames) {
+    return SW_ERR_BAD_ARG;
+  }
+  if (!model->reference_in) {
+    return SW_ERR_UNSUPPORTED;
+  }
+  *in     = model->reference_in;
+  *out    = model->reference_out;
+  *frames = model->reference_frames;
+  return SW_SUCCESS;
 }

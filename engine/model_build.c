@@ -31,6 +31,8 @@ sw_layer_type_name(const SwLayerType type)
     return "SimpleRNN";
   case SW_LAYER_DENSE:
     return "Dense";
+  case SW_LAYER_CONV1D:
+    return "Conv1D";
   }
   return "unknown";
 }
@@ -45,6 +47,8 @@ sw_layer_spec(const SwLayerType type, const uint32_t units)
   spec.use_bias         = true;
   spec.unit_forget_bias = type == SW_LAYER_LSTM;
   spec.gru_reset        = SW_GRU_RESET_AFTER;
+  spec.kernel_size      = 1;
+  spec.dilation         = 1;
   return spec;
 }
 
@@ -58,15 +62,27 @@ gate_count(const SwLayerType type)
     return 3;
   case SW_LAYER_SIMPLE_RNN:
   case SW_LAYER_DENSE:
+  case SW_LAYER_CONV1D:
     return 1;
   }
   return 0;
 }
 
+/* Whether a layer has a recurrent kernel, recurrent bias and [h(, c)]. */
 static bool
 is_recurrent(const SwLayerType type)
 {
-  return type != SW_LAYER_DENSE;
+  return type == SW_LAYER_LSTM || type == SW_LAYER_GRU ||
+         type == SW_LAYER_SIMPLE_RNN;
+}
+
+/* Columns of the kernel: the layer input, times the taps for Conv1D. */
+static size_t
+kernel_columns(const SwLayerSpec* const spec, const uint32_t input_width)
+{
+  return spec->type == SW_LAYER_CONV1D
+           ? (size_t)spec->kernel_size * input_width
+           : input_width;
 }
 
 /* Index of the first non-finite value, or -1. */
@@ -103,10 +119,10 @@ static SwStatus
 validate_layer(const SwLayerSpec* const spec, const uint32_t index,
                const uint32_t input_width, SwError* const err)
 {
-  if ((unsigned)spec->type > (unsigned)SW_LAYER_DENSE) {
+  if ((unsigned)spec->type > (unsigned)SW_LAYER_CONV1D) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "layer %u: type is %d; expected LSTM, GRU, SimpleRNN "
-                        "or Dense",
+                        "layer %u: type is %d; expected LSTM, GRU, SimpleRNN, "
+                        "Dense or Conv1D",
                         index, (int)spec->type);
   }
   const char* const type_name = sw_layer_type_name(spec->type);
@@ -140,11 +156,31 @@ validate_layer(const SwLayerSpec* const spec, const uint32_t index,
                         "or relu",
                         index, sw_activation_name(spec->activation));
   }
+  if (spec->type == SW_LAYER_CONV1D) {
+    if (spec->kernel_size < 1 || spec->kernel_size > SW_MAX_KERNEL_SIZE) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): kernel_size is %u; expected "
+                          "1..%u",
+                          index, spec->kernel_size, SW_MAX_KERNEL_SIZE);
+    }
+    if (spec->dilation < 1 || spec->dilation > SW_MAX_DILATION) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): dilation is %u; expected 1..%u",
+                          index, spec->dilation, SW_MAX_DILATION);
+    }
+    const size_t history = (size_t)(spec->kernel_size - 1U) * spec->dilation;
+    if (history > SW_MAX_CONV_HISTORY) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): (kernel_size - 1) x dilation is "
+                          "%zu frames; expected at most %u",
+                          index, history, SW_MAX_CONV_HISTORY);
+    }
+  }
   if (!is_recurrent(spec->type) && (spec->initial_h || spec->initial_c)) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "layer %u (Dense): an initial state was given; Dense "
-                        "layers have no state",
-                        index);
+                        "layer %u (%s): an initial state was given; only "
+                        "recurrent layers have a learned initial state",
+                        index, type_name);
   }
   if (spec->type != SW_LAYER_LSTM && spec->initial_c) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
@@ -155,8 +191,9 @@ validate_layer(const SwLayerSpec* const spec, const uint32_t index,
 
   const size_t rows = (size_t)gate_count(spec->type) * spec->units;
   SwStatus     st   = SW_SUCCESS;
-  if ((st = check_array(spec->kernel, rows * input_width, index, spec->type,
-                        "kernel", err)) ||
+  if ((st = check_array(spec->kernel,
+                        rows * kernel_columns(spec, input_width), index,
+                        spec->type, "kernel", err)) ||
       (st = check_array(spec->bias, rows, index, spec->type, "bias", err)) ||
       (st = check_array(spec->initial_h, spec->units, index, spec->type,
                         "initial_h", err)) ||
@@ -280,7 +317,7 @@ resolve_activation(const SwLayerType type, const SwActivation act)
   if (act != SW_ACT_DEFAULT) {
     return act;
   }
-  return type == SW_LAYER_DENSE ? SW_ACT_LINEAR : SW_ACT_TANH;
+  return is_recurrent(type) ? SW_ACT_TANH : SW_ACT_LINEAR;
 }
 
 static SwStatus
@@ -302,13 +339,18 @@ build_layer(SwLayer* const layer, const SwLayerSpec* const spec,
                                   : spec->recurrent_activation;
   layer->gru_reset            = spec->gru_reset;
   layer->use_bias             = spec->use_bias;
+  layer->kernel_size = spec->type == SW_LAYER_CONV1D ? spec->kernel_size : 1U;
+  layer->dilation    = spec->type == SW_LAYER_CONV1D ? spec->dilation : 1U;
 
-  SwRng rng;
-  layer->kernel = copy_floats(spec->kernel, rows * input_width);
+  /* Keras fans: the kernel's input and output sizes, times the receptive
+     field (the taps) for convolutions. */
+  SwRng        rng;
+  const size_t columns = kernel_columns(spec, input_width);
+  layer->kernel        = copy_floats(spec->kernel, rows * columns);
   if (layer->kernel && !spec->kernel) {
     sw_rng_seed(&rng, seed, index, ARRAY_KERNEL);
-    sw_init_glorot_uniform(&rng, layer->kernel, rows * input_width, input_width,
-                           rows);
+    sw_init_glorot_uniform(&rng, layer->kernel, rows * columns, columns,
+                           rows * layer->kernel_size);
   }
 
   /* Biases: zeros unless given; unit_forget_bias puts Keras's 1.0 on the
@@ -446,7 +488,7 @@ sw_model_build(const SwModelSpec* const spec, const uint64_t seed,
     }
     const size_t rows   = (size_t)layer->gates * layer->units;
     const size_t biases = layer->use_bias ? rows : 0U;
-    model->num_params += rows * width + biases;
+    model->num_params += rows * width * layer->kernel_size + biases;
     if (is_recurrent(layer->type)) {
       model->num_params += rows * layer->units + biases;
     }

@@ -12,6 +12,10 @@
 #define SW_MAX_UNITS 4096U
 #define SW_MAX_INPUT_WIDTH 4096U
 #define SW_MAX_LAYERS 64U
+#define SW_MAX_KERNEL_SIZE 1024U
+#define SW_MAX_DILATION 4096U
+/* Longest Conv1D input history, in frames. */
+#define SW_MAX_CONV_HISTORY 65536U
 
 /* One layer, weights in the canonical (cuDNN) layout described in
    statewave.h. Biases are always present (zeros when !use_bias). */
@@ -24,7 +28,9 @@ typedef struct {
   SwActivation recurrent_activation; /* resolved, never SW_ACT_DEFAULT */
   SwGruReset   gru_reset;
   bool         use_bias;
-  float*       kernel;           /* [G*U x I] */
+  uint32_t     kernel_size; /* Conv1D taps K; 1 otherwise */
+  uint32_t     dilation;    /* Conv1D dilation; 1 otherwise */
+  float*       kernel;           /* [G*U x I], Conv1D [U x K*I] */
   float*       recurrent_kernel; /* [G*U x U] or NULL (Dense) */
   float*       bias;             /* [G*U] */
   float*       recurrent_bias;   /* [G*U] or NULL (Dense) */
@@ -49,10 +55,13 @@ struct SwModelImpl {
   SwMetaEntry* metadata; /* strings owned by the model */
   size_t       state_size;
   size_t       num_params;
+  float*       reference_in;  /* [reference_frames][input_width] or NULL */
+  float*       reference_out; /* [reference_frames][output_width] */
+  size_t       reference_frames;
 };
 
 /* State floats a layer keeps per stream: [h, c] for LSTM, [h] for GRU and
-   SimpleRNN, none for Dense. */
+   SimpleRNN, none for Dense, the last (K-1)*d input frames for Conv1D. */
 size_t
 sw_layer_state_size(const SwLayer* layer);
 
@@ -60,5 +69,10 @@ sw_layer_state_size(const SwLayer* layer);
 SwStatus
 sw_model_set_origin(SwModel* model, const char* format, const char* path,
                     SwError* err);
+
+/* Attach the input/output pair a file recorded about itself (copied). */
+SwStatus
+sw_model_set_reference(SwModel* model, const float* in, const float* out,
+                       size_t frames, SwError* err);
 
 #endif

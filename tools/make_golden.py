@@ -338,13 +338,30 @@ ACTIVATIONS = {
     "swish": lambda x: x / (1 + np.exp(-x)),
 }
 
-GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1, "dense": 1}
+GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1, "dense": 1, "conv1d": 1}
 
 
-def state_size(layer):
+def state_size(layer, width=0):
+    """State floats per stream; a Conv1D keeps its last (K-1)*d input frames
+    of `width` channels."""
     units = layer["units"]
+    if layer["type"] == "conv1d":
+        return (layer["kernel_size"] - 1) * layer["dilation"] * width
     return {"lstm": 2 * units, "gru": units, "simple_rnn": units,
             "dense": 0}[layer["type"]]
+
+
+def keras_conv1d_causal(layer, weights, x):
+    """keras.layers.Conv1D(padding="causal", strides=1) on x [B, T, I]:
+    left-pad (K-1)*d zero frames, y[t] = b + sum_k x_pad[t + k*d] @ K[k]."""
+    taps, dilation = layer["kernel_size"], layer["dilation"]
+    pad = (taps - 1) * dilation
+    padded = np.concatenate(
+        [np.zeros((x.shape[0], pad, x.shape[2]), dtype=x.dtype), x], axis=1)
+    y = np.zeros((x.shape[0], x.shape[1], layer["units"]), dtype=x.dtype)
+    for k in range(taps):
+        y = y + padded[:, k * dilation:k * dilation + x.shape[1], :] @ weights["kernel"][k]
+    return ACTIVATIONS[layer.get("activation") or "linear"](y + weights["bias"])
 
 
 def gate_blocks(matrix, gates):
@@ -365,6 +382,12 @@ def keras_weights(layer, dtype):
                    dtype=np.float64)
     if kind == "dense":
         return {"kernel": w.T.astype(dtype), "bias": b_w.astype(dtype)}
+    if kind == "conv1d":
+        # Canonical [U, K*I], column k*I + c  ->  Keras kernel [K, I, U].
+        taps = layer["kernel_size"]
+        channels = width // taps
+        kernel = w.reshape(units, taps, channels).transpose(1, 2, 0)
+        return {"kernel": kernel.astype(dtype), "bias": b_w.astype(dtype)}
     r = np.array(layer["recurrent_kernel"], dtype=np.float64).reshape(
         gates * units, units)
     b_r = np.array(layer["recurrent_bias"] if with_bias else np.zeros(gates * units),
@@ -452,7 +475,8 @@ def keras_model_call(spec, inputs, dtype, initial_state=None,
     Dense layers apply per step. Returns (outputs [B, T or 1, O], final
     states [B, state_size])."""
     layers = spec["layers"]
-    recurrent_indices = [i for i, l in enumerate(layers) if l["type"] != "dense"]
+    recurrent_indices = [i for i, l in enumerate(layers)
+                         if l["type"] not in ("dense", "conv1d")]
     x = np.asarray(inputs, dtype=dtype)
     batch = x.shape[0]
     offset = 0
@@ -462,6 +486,11 @@ def keras_model_call(spec, inputs, dtype, initial_state=None,
         if layer["type"] == "dense":
             x = ACTIVATIONS[layer.get("activation") or "linear"](
                 x @ weights["kernel"] + weights["bias"])
+            continue
+        if layer["type"] == "conv1d":
+            # Only whole-sequence calls from a zero history use Conv1D here.
+            assert initial_state is None and not go_backwards
+            x = keras_conv1d_causal(layer, weights, x)
             continue
         units = layer["units"]
         width = state_size(layer)
@@ -493,11 +522,15 @@ def orthogonal(rng, size):
 
 def make_layer(rng, kind, units, width, activation=None,
                recurrent_activation=None, gru_reset="after", kernel_scale=1.0,
-               recurrent_scale=0.8, bias_scale=0.3):
+               recurrent_scale=0.8, bias_scale=0.3, kernel_size=1, dilation=1):
     """A spec layer with random canonical weights: kernel rows of norm about
     kernel_scale per unit of input rms, orthogonal recurrent blocks."""
     gates = GATES[kind]
     layer = {"type": kind, "units": units, "use_bias": True}
+    if kind == "conv1d":
+        layer["kernel_size"] = kernel_size
+        layer["dilation"] = dilation
+        width *= kernel_size
     if activation:
         layer["activation"] = activation
     if recurrent_activation:
@@ -507,7 +540,7 @@ def make_layer(rng, kind, units, width, activation=None,
     kernel = rng.standard_normal((gates * units, width)) * kernel_scale / math.sqrt(width)
     layer["kernel"] = json_floats(kernel.ravel())
     layer["bias"] = json_floats(rng.standard_normal(gates * units) * bias_scale)
-    if kind != "dense":
+    if kind not in ("dense", "conv1d"):
         recurrent = np.concatenate(
             [orthogonal(rng, units) * recurrent_scale for _ in range(gates)])
         layer["recurrent_kernel"] = json_floats(recurrent.ravel())
@@ -701,6 +734,20 @@ def make_keras_cases(signal, report):
                 "pre-activation range", pre.min(), pre.max())
         require(0.2 < np.mean(pre > 0) < 0.8, activation, "pre-activation sign balance")
         emit("keras_dense_" + activation, spec, x)
+
+    rng = group_rng("conv1d")
+    # Causal Conv1D front-end and a Conv1D after the recurrence: dilation,
+    # several taps, in Keras's own (K, I, U) kernel layout.
+    x = keras_input(signal, steps, 2, 18000, 1.5)
+    conv_stack = [
+        make_layer(rng, "conv1d", 6, 2, activation="tanh", kernel_size=3,
+                   dilation=2, kernel_scale=1.5),
+        make_layer(rng, "lstm", 6, 6, kernel_scale=2.0),
+        make_layer(rng, "conv1d", 4, 6, kernel_size=2, dilation=1,
+                   kernel_scale=1.5),
+        make_layer(rng, "dense", 1, 4, kernel_scale=1.0),
+    ]
+    emit("keras_conv1d_causal", make_spec(conv_stack, 2, skip=True), x)
     return names
 
 

@@ -2,6 +2,8 @@
 
 #include "activation.h"
 
+#include <string.h>
+
 /* Sum of matrix row `row` times `v`, in index order (deterministic, so any
    block split gives bit-identical results). */
 static inline float
@@ -123,5 +125,34 @@ sw_cpu_dense(const SwLayer* const layer, const float* const x, float* const y)
   for (size_t r = 0; r < layer->units; ++r) {
     y[r] = sw_activate(layer->activation,
                        layer->bias[r] + dot_row(layer->kernel, r, I, x));
+  }
+}
+
+void
+sw_cpu_conv1d_step(const SwLayer* const layer, const float* const x,
+                   float* const history, float* const y)
+{
+  const size_t I       = layer->input_width;
+  const size_t K       = layer->kernel_size;
+  const size_t d       = layer->dilation;
+  const size_t frames  = (K - 1U) * d; /* history length */
+
+  /* Tap k reads x[t - (K-1-k) d], which sits at history frame k*d; the
+     newest tap is x itself. */
+  for (size_t u = 0; u < layer->units; ++u) {
+    const float* const row = layer->kernel + u * K * I;
+    float              sum = layer->bias[u];
+    for (size_t k = 0; k < K; ++k) {
+      const float* const frame = k + 1U == K ? x : history + k * d * I;
+      for (size_t c = 0; c < I; ++c) {
+        sum += row[k * I + c] * frame[c];
+      }
+    }
+    y[u] = sw_activate(layer->activation, sum);
+  }
+
+  if (frames) {
+    memmove(history, history + I, (frames - 1U) * I * sizeof(float));
+    memcpy(history + (frames - 1U) * I, x, I * sizeof(float));
   }
 }

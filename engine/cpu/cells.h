@@ -30,4 +30,10 @@ sw_cpu_simple_rnn_step(const SwLayer* layer, const float* x, float* h,
 void
 sw_cpu_dense(const SwLayer* layer, const float* x, float* y);
 
+/* y: [U], causal convolution over `history` (the last (K-1)*d frames of
+   the layer input, oldest first), which then takes in x. */
+void
+sw_cpu_conv1d_step(const SwLayer* layer, const float* x, float* history,
+                   float* y);
+
 #endif

@@ -46,6 +46,11 @@ cpu_reset(void* const context, const uint32_t stream)
     const SwLayer* const layer = &model->layers[l];
     const size_t         U     = layer->units;
     float* const         h     = state + cpu->layer_offset[l];
+    if (layer->type == SW_LAYER_CONV1D) {
+      /* Keras's causal padding: the frames before the first are zeros. */
+      memset(h, 0, sw_layer_state_size(layer) * sizeof(float));
+      continue;
+    }
     if (layer->type == SW_LAYER_DENSE) {
       continue;
     }
@@ -145,6 +150,11 @@ cpu_step(CpuContext* const cpu, float* const state, const float* const x)
       break;
     case SW_LAYER_DENSE:
       sw_cpu_dense(layer, cur, dense);
+      cur   = dense;
+      dense = dense == cpu->dense_a ? cpu->dense_b : cpu->dense_a;
+      break;
+    case SW_LAYER_CONV1D:
+      sw_cpu_conv1d_step(layer, cur, h, dense);
       cur   = dense;
       dense = dense == cpu->dense_a ? cpu->dense_b : cpu->dense_a;
       break;

@@ -8,6 +8,25 @@
 
 #include <cjson/cJSON.h>
 
+#include <stddef.h>
+
+/* A reader of a JSON format: detect() looks at the parsed document, read()
+   turns it into a model or a precise error. */
+typedef struct {
+  const char* name;
+  bool (*detect)(const cJSON* root);
+  SwModel* (*read)(const cJSON* root, const char* path, SwError* err);
+} SwJsonReader;
+
+/* A reader of a binary format recognised by its first bytes. */
+typedef struct {
+  const char* name;
+  const char* magic;
+  size_t      magic_size;
+  SwModel* (*read)(const char* data, size_t size, const char* path,
+                   SwError* err);
+} SwBinaryReader;
+
 /* GuitarML / Automated-GuitarAmpModelling JSON: model_data + state_dict. */
 bool
 sw_guitarml_detect(const cJSON* root);

@@ -71,6 +71,19 @@ starts_with(const char* const data, const size_t size, const char* const magic,
   return size >= magic_size && !memcmp(data, magic, magic_size);
 }
 
+/* The readers of JSON formats, tried in order; the first whose detect()
+   accepts the document reads it. Add a reader by adding a row. */
+static const SwJsonReader json_readers[] = {
+  {"guitarml-json", sw_guitarml_detect, sw_guitarml_read},
+  {"nam", sw_nam_detect, sw_nam_read},
+  {"rtneural-json", sw_rtneural_detect, sw_rtneural_read},
+};
+
+/* The readers of binary formats, recognised by their first bytes. */
+static const SwBinaryReader binary_readers[] = {
+  {NULL, NULL, 0, NULL}, /* keeps the table non-empty */
+};
+
 /* Name formats Statewave recognises but cannot read in this version, so the
    user learns what the file is rather than "invalid JSON". */
 static const char*
@@ -103,27 +116,30 @@ load_json(const char* const data, const size_t size, const char* const path,
   if (!root) {
     return NULL;
   }
-  SwModel*          model = NULL;
-  const char* const other = unsupported_json_format(root);
   if (!cJSON_IsObject(root)) {
     sw_error_set(err, SW_ERR_BAD_MODEL,
                  "%s: the JSON document is %s; expected an object (%s)", path,
                  sw_json_kind(root), SW_FORMATS_READ);
-  } else if (sw_guitarml_detect(root)) {
-    model = sw_guitarml_read(root, path, err);
-  } else if (sw_nam_detect(root)) {
-    model = sw_nam_read(root, path, err);
-  } else if (sw_rtneural_detect(root)) {
-    model = sw_rtneural_read(root, path, err);
-  } else if (other) {
+    cJSON_Delete(root);
+    return NULL;
+  }
+  SwModel* model = NULL;
+  bool     found = false;
+  for (size_t i = 0; i < sizeof(json_readers) / sizeof(json_readers[0]); ++i) {
+    if (json_readers[i].detect(root)) {
+      model = json_readers[i].read(root, path, err);
+      found = true;
+      break;
+    }
+  }
+  const char* const other = found ? NULL : unsupported_json_format(root);
+  if (other) {
     sw_error_set(err, SW_ERR_UNSUPPORTED,
                  "%s: %s is not readable by this version; it reads %s", path,
                  other, SW_FORMATS_READ);
-  } else {
+  } else if (!found) {
     sw_error_set(err, SW_ERR_BAD_MODEL,
-                 "%s: unknown JSON model; expected %s (an object with "
-                 "\"model_data\" and \"state_dict\")",
-                 path, SW_FORMATS_READ);
+                 "%s: unknown JSON model; expected %s", path, SW_FORMATS_READ);
   }
   cJSON_Delete(root);
   return model;
@@ -150,8 +166,20 @@ sw_model_load(const char* const path, SwError* const err)
   while (start < size && strchr(" \t\r\n", data[start])) {
     ++start;
   }
+  const SwBinaryReader* binary = NULL;
+  for (size_t i = 0; i < sizeof(binary_readers) / sizeof(binary_readers[0]);
+       ++i) {
+    if (binary_readers[i].magic &&
+        starts_with(data, size, binary_readers[i].magic,
+                    binary_readers[i].magic_size)) {
+      binary = &binary_readers[i];
+      break;
+    }
+  }
   const char* const other = unsupported_binary_format(data, size);
-  if (size == 0 || start == size) {
+  if (binary) {
+    model = binary->read(data, size, path, err);
+  } else if (size == 0 || start == size) {
     sw_error_set(err, SW_ERR_BAD_MODEL, "%s: empty file; expected a model (%s)",
                  path, SW_FORMATS_READ);
   } else if (other) {

@@ -105,12 +105,16 @@ typedef enum {
   SW_LAYER_GRU,        /**< GRU, reset after (cuDNN) or before (Keras 2). */
   SW_LAYER_SIMPLE_RNN, /**< h = act(W x + bW + R h + bR). */
   SW_LAYER_DENSE,      /**< y = act(W x + b), applied per time step. */
+  /** Causal streaming Conv1D (Keras padding "causal", stride 1):
+      y_t = act(b + sum_k W_k x_{t-(K-1-k)d}); the state is the last (K-1)d
+      input frames, zeros after a reset. */
+  SW_LAYER_CONV1D,
 } SwLayerType;
 
 /**
    Keras activations. SW_ACT_DEFAULT means the layer's Keras default: tanh for
    the activation of recurrent layers, sigmoid for their recurrent
-   activation, linear for Dense.
+   activation, linear for Dense and Conv1D.
 */
 typedef enum {
   SW_ACT_DEFAULT = 0,
@@ -127,7 +131,7 @@ typedef enum {
   SW_ACT_SWISH,    /**< x * sigmoid(x) (Keras "swish" / "silu"). */
 } SwActivation;
 
-/** "LSTM", "GRU", "SimpleRNN" or "Dense". [RT-safe] */
+/** "LSTM", "GRU", "SimpleRNN", "Dense" or "Conv1D". [RT-safe] */
 SW_API SW_REALTIME const char*
 sw_layer_type_name(SwLayerType type);
 
@@ -150,7 +154,11 @@ typedef enum {
 
    Weights are in the canonical layout: row-major, one row per output unit,
    gate blocks stacked in cuDNN/PyTorch order (LSTM i, f, g, o; GRU r, z, n):
-     kernel           W  [G*U x I]   G = 4 LSTM, 3 GRU, 1 SimpleRNN and Dense
+     kernel           W  [G*U x I]   G = 4 LSTM, 3 GRU, 1 SimpleRNN and Dense;
+                                     Conv1D: [U x K*I], column k*I + c is
+                                     tap k (k = K-1 the newest frame) of
+                                     input channel c, i.e. Keras's
+                                     kernel[k][c][u]
      recurrent_kernel R  [G*U x U]   (recurrent layers)
      bias             bW [G*U]
      recurrent_bias   bR [G*U]       (recurrent layers)
@@ -167,6 +175,8 @@ typedef struct {
   SwGruReset   gru_reset;
   bool         use_bias;         /**< false: biases are zero and ignored. */
   bool         unit_forget_bias; /**< LSTM initializer: forget bias 1. */
+  uint32_t     kernel_size;      /**< Conv1D taps K (>= 1). */
+  uint32_t     dilation;         /**< Conv1D dilation d (>= 1). */
 
   const float* kernel;
   const float* recurrent_kernel;
@@ -268,8 +278,12 @@ typedef struct {
   SwActivation recurrent_activation;
   SwGruReset   gru_reset;
   bool         use_bias;
-  size_t       state_size; /**< 2U LSTM ([h, c]), U GRU and SimpleRNN, 0 Dense. */
-  const float* kernel;           /**< [G*U x I] */
+  uint32_t     kernel_size; /**< Conv1D taps; 1 for other layers. */
+  uint32_t     dilation;    /**< Conv1D dilation; 1 for other layers. */
+  /** 2U LSTM ([h, c]), U GRU and SimpleRNN, 0 Dense, (K-1)*d*I Conv1D (the
+      input history, oldest frame first). */
+  size_t       state_size;
+  const float* kernel;           /**< [G*U x I], Conv1D [U x K*I] */
   const float* recurrent_kernel; /**< [G*U x U], NULL for Dense. */
   const float* bias;             /**< [G*U] */
   const float* recurrent_bias;   /**< [G*U], NULL for Dense. */
@@ -288,6 +302,16 @@ sw_model_knob(const SwModel* model, uint32_t index, SwKnobSpec* knob);
 /** Metadata entry `index`. [RT-safe] */
 SW_API SW_REALTIME SwStatus
 sw_model_metadata(const SwModel* model, uint32_t index, SwMetaEntry* entry);
+
+/**
+   The input/output pair the model file recorded about itself (RTNeural and
+   AIDA-X input_batch/output_batch): `frames` frames of input_width and of
+   output_width floats, frame-major. SW_ERR_UNSUPPORTED when the file had
+   none. [RT-safe]
+*/
+SW_API SW_REALTIME SwStatus
+sw_model_reference(const SwModel* model, const float** in, const float** out,
+                   size_t* frames);
 
 /** The value of metadata `key`, or NULL. [non-RT] */
 SW_API const char*

@@ -142,7 +142,8 @@ spec_json_activation(const char* const name, SwActivation* const activation)
 }
 
 size_t
-spec_json_layer_state_size(const SwLayerSpec* const layer)
+spec_json_layer_state_size(const SwLayerSpec* const layer,
+                           const uint32_t input_width)
 {
   switch (layer->type) {
   case SW_LAYER_LSTM:
@@ -152,6 +153,8 @@ spec_json_layer_state_size(const SwLayerSpec* const layer)
     return layer->units;
   case SW_LAYER_DENSE:
     break;
+  case SW_LAYER_CONV1D:
+    return (size_t)(layer->kernel_size - 1U) * layer->dilation * input_width;
   }
   return 0U;
 }
@@ -281,10 +284,12 @@ read_layer(SpecJson* const file, const cJSON* const object,
     gates      = 3U;
   } else if (!strcmp(type->valuestring, "simple_rnn")) {
     layer_type = SW_LAYER_SIMPLE_RNN;
+  } else if (!strcmp(type->valuestring, "conv1d")) {
+    layer_type = SW_LAYER_CONV1D;
   } else if (strcmp(type->valuestring, "dense") != 0) {
     fail(message, message_size,
-         "%s.type: \"%s\"; expected lstm, gru, simple_rnn or dense", where,
-         type->valuestring);
+         "%s.type: \"%s\"; expected lstm, gru, simple_rnn, dense or conv1d",
+         where, type->valuestring);
     return false;
   }
 
@@ -329,9 +334,20 @@ read_layer(SpecJson* const file, const cJSON* const object,
     layer->use_bias = cJSON_IsTrue(use_bias);
   }
 
+  if (layer_type == SW_LAYER_CONV1D &&
+      (!read_count(object, "kernel_size", 1U, SPEC_JSON_MAX_UNITS,
+                   &layer->kernel_size, where, message, message_size) ||
+       !read_count(object, "dilation", 1U, SPEC_JSON_MAX_UNITS,
+                   &layer->dilation, where, message, message_size))) {
+    return false;
+  }
+
   const size_t rows      = (size_t)gates * units;
-  const bool   recurrent = layer_type != SW_LAYER_DENSE;
-  return read_optional_floats(file, object, "kernel", rows * input_width,
+  const bool   recurrent = layer_type == SW_LAYER_LSTM ||
+                         layer_type == SW_LAYER_GRU ||
+                         layer_type == SW_LAYER_SIMPLE_RNN;
+  const size_t columns   = (size_t)input_width * layer->kernel_size;
+  return read_optional_floats(file, object, "kernel", rows * columns,
                               where, &layer->kernel, message, message_size) &&
          read_optional_floats(file, object, "bias", rows, where, &layer->bias,
                               message, message_size) &&
@@ -416,8 +432,8 @@ read_spec(const char* const path, SpecJson* const file, char* const message,
                     &file->layers[i], where, message, message_size)) {
       return false;
     }
+    file->state_size += spec_json_layer_state_size(&file->layers[i], width);
     width = file->layers[i].units;
-    file->state_size += spec_json_layer_state_size(&file->layers[i]);
   }
   spec->num_layers   = (uint32_t)num_layers;
   spec->layers       = file->layers;

@@ -81,6 +81,6 @@ spec_json_read_document(const char* path, char* message, size_t message_size);
 
 /** Layer state floats per stream: 2U LSTM, U GRU and SimpleRNN, 0 Dense. */
 size_t
-spec_json_layer_state_size(const SwLayerSpec* layer);
+spec_json_layer_state_size(const SwLayerSpec* layer, uint32_t input_width);
 
 #endif /* STATEWAVE_TESTS_SPEC_JSON_H */
