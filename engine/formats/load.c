@@ -146,17 +146,15 @@ load_json(const char* const data, const size_t size, const char* const path,
 }
 
 SwModel*
-sw_model_load(const char* const path, SwError* const err)
+sw_model_load_memory(const void* const bytes, const size_t size,
+                     const char* const name, SwError* const err)
 {
-  if (!path) {
-    sw_error_set(err, SW_ERR_BAD_ARG, "model path is NULL");
+  if (!bytes && size) {
+    sw_error_set(err, SW_ERR_BAD_ARG, "model data is NULL");
     return NULL;
   }
-  size_t      size = 0;
-  char* const data = read_file(path, &size, err);
-  if (!data) {
-    return NULL;
-  }
+  const char* const data = bytes ? (const char*)bytes : "";
+  const char* const path = name ? name : "(memory)";
 
   SwModel* model = NULL;
   size_t   start = 0;
@@ -193,11 +191,27 @@ sw_model_load(const char* const path, SwError* const err)
                  "%s: not a model file Statewave recognises; expected %s",
                  path, SW_FORMATS_READ);
   }
-  free(data);
   if (model) {
     SwModelInfo info;
     sw_model_info(model, &info);
     sw_log(SW_LOG_INFO, "%s: loaded (%s)", path, info.format);
   }
+  return model;
+}
+
+SwModel*
+sw_model_load(const char* const path, SwError* const err)
+{
+  if (!path) {
+    sw_error_set(err, SW_ERR_BAD_ARG, "model path is NULL");
+    return NULL;
+  }
+  size_t      size = 0;
+  char* const data = read_file(path, &size, err);
+  if (!data) {
+    return NULL;
+  }
+  SwModel* const model = sw_model_load_memory(data, size, path, err);
+  free(data);
   return model;
 }

@@ -236,6 +236,15 @@ SW_API SwModel*
 sw_model_load(const char* path, SwError* err);
 
 /**
+   Load a model from `size` bytes in memory (a file's contents), of any
+   supported format. `name` stands for the file in messages and in
+   SwModelInfo.path (NULL: "(memory)"). [non-RT]
+*/
+SW_API SwModel*
+sw_model_load_memory(const void* data, size_t size, const char* name,
+                     SwError* err);
+
+/**
    Build a model from a spec. Weights not given are drawn with the Keras
    initializers from a generator seeded with `seed`, so the same spec and
    seed give the same model. Every dimension is validated. [non-RT]
