@@ -399,7 +399,14 @@ main(void)
   const SwKnobSpec knobs[2] = {{"drive", 0.0f, 1.0f, 0.2f},
                                {"tone", 0.0f, 1.0f, 0.5f}};
 
+  SwLayerSpec conv[3] = {sw_layer_spec(SW_LAYER_CONV1D, 6),
+                         sw_layer_spec(SW_LAYER_GRU, 6),
+                         sw_layer_spec(SW_LAYER_DENSE, 1)};
+  conv[0].kernel_size = 5;
+  conv[0].dilation    = 2;
+
   const RtModel models[] = {
+    {"Conv1D + GRU", 1, 3, conv, NULL, true, true},
     {"LSTM", 1, 2, lstm, NULL, true, true},
     {"GRU reset_after with knob", 2, 2, gru_after, knobs, true, true},
     {"GRU reset_before", 1, 2, gru_before, NULL, false, true},

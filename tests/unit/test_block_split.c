@@ -316,7 +316,20 @@ main(void)
   deep_spec.num_knobs      = MAX_KNOBS;
   deep_spec.knobs          = knobs;
 
+  /* A Conv1D front-end and one after the recurrence: their state is the
+     input history, which must carry across calls like h and c. */
+  SwLayerSpec conv[4] = {sw_layer_spec(SW_LAYER_CONV1D, 6),
+                         sw_layer_spec(SW_LAYER_LSTM, 6),
+                         sw_layer_spec(SW_LAYER_CONV1D, 3),
+                         sw_layer_spec(SW_LAYER_DENSE, 1)};
+  conv[0].kernel_size         = 4;
+  conv[0].dilation            = 3;
+  conv[0].activation          = SW_ACT_TANH;
+  conv[2].kernel_size         = 2;
+  const SwModelSpec conv_spec = unit_spec(1, 4, conv);
+
   TestModel models[] = {
+    make_model("Conv1D stack", &conv_spec, 6),
     make_model("LSTM", &lstm_spec, 1),
     make_model("GRU reset_after", &gru_after_spec, 2),
     make_model("GRU reset_before", &gru_before_spec, 3),

@@ -254,6 +254,51 @@ check_layer_fields(void)
                   "layer 1", "gru_reset");
 }
 
+/* Conv1D taps, dilation and history length; its state is the history. */
+static void
+check_conv1d_fields(void)
+{
+  SwLayerSpec layers[2] = {sw_layer_spec(SW_LAYER_CONV1D, 4),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  layers[0].kernel_size        = 3;
+  layers[0].dilation           = 2;
+  const SwModelSpec spec       = unit_spec(2, 2, layers);
+  SwError           err        = {SW_SUCCESS, ""};
+  SwModel* const    model      = sw_model_build(&spec, 9, &err);
+  SwLayerInfo       info;
+  EXPECT(model != NULL, "a valid Conv1D model was refused: %s", err.message);
+  if (model) {
+    sw_model_layer(model, 0, &info);
+    EXPECT(info.kernel_size == 3 && info.dilation == 2,
+           "Conv1D kernel_size/dilation are %u/%u, expected 3/2",
+           info.kernel_size, info.dilation);
+    /* (K-1) * d frames of 2 input channels. */
+    EXPECT(info.state_size == 8U, "Conv1D state_size is %zu, expected 8",
+           info.state_size);
+    EXPECT(info.recurrent_kernel == NULL,
+           "a Conv1D layer has a recurrent kernel");
+    sw_model_free(model);
+  }
+
+  layers[0].kernel_size = 0;
+  expect_rejected("Conv1D kernel_size 0", &spec, SW_ERR_BAD_MODEL, "layer 0",
+                  "kernel_size");
+  layers[0].kernel_size = 3;
+  layers[0].dilation    = 0;
+  expect_rejected("Conv1D dilation 0", &spec, SW_ERR_BAD_MODEL, "layer 0",
+                  "dilation");
+  layers[0].kernel_size = 1000;
+  layers[0].dilation    = 1000;
+  expect_rejected("Conv1D history of a million frames", &spec,
+                  SW_ERR_BAD_MODEL, "layer 0", "dilation");
+  layers[0].kernel_size    = 3;
+  layers[0].dilation       = 1;
+  const float initial_h[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  layers[0].initial_h      = initial_h;
+  expect_rejected("Conv1D with an initial state", &spec, SW_ERR_BAD_MODEL,
+                  "layer 0", "initial state");
+}
+
 /* Put `value` into one element of a given array, expect rejection, undo. */
 static void
 expect_poison_rejected(float* const      array,
@@ -347,6 +392,7 @@ main(void)
   check_valid_base();
   check_model_fields();
   check_layer_fields();
+  check_conv1d_fields();
   check_non_finite_weights();
   check_engine_config();
   return unit_finish("model_validation");
