@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libcjson-dev libsndfile1-dev
+  libhdf5-dev  # Keras .h5 models
   valgrind  # the formats suite runs the loader under it
 )
 

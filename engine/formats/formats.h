@@ -48,4 +48,9 @@ sw_rtneural_detect(const cJSON* root);
 SwModel*
 sw_rtneural_read(const cJSON* root, const char* path, SwError* err);
 
+/* Keras 2 / tf.keras HDF5 (.h5) from model.save(), by libhdf5. */
+SwModel*
+sw_keras_h5_read(const char* data, size_t size, const char* path,
+                 SwError* err);
+
 #endif

@@ -14,7 +14,9 @@
 /* No real model comes near this; refusing early avoids exhausting memory. */
 #define SW_MAX_MODEL_FILE_SIZE (512L * 1024L * 1024L)
 
-#define SW_FORMATS_READ "GuitarML/Proteus JSON, NAM LSTM (.nam), RTNeural/AIDA-X JSON"
+#define SW_FORMATS_READ                                                       \
+  "GuitarML/Proteus JSON, NAM LSTM (.nam), RTNeural/AIDA-X JSON, Keras HDF5 "  \
+  "(.h5)"
 
 static char*
 read_file(const char* const path, size_t* const size, SwError* const err)
@@ -81,7 +83,7 @@ static const SwJsonReader json_readers[] = {
 
 /* The readers of binary formats, recognised by their first bytes. */
 static const SwBinaryReader binary_readers[] = {
-  {NULL, NULL, 0, NULL}, /* keeps the table non-empty */
+  {"keras-h5", "\x89HDF\r\n\x1a\n", 8, sw_keras_h5_read},
 };
 
 /* Name formats Statewave recognises but cannot read in this version, so the
@@ -89,9 +91,6 @@ static const SwBinaryReader binary_readers[] = {
 static const char*
 unsupported_binary_format(const char* const data, const size_t size)
 {
-  if (starts_with(data, size, "\x89HDF\r\n\x1a\n", 8)) {
-    return "a Keras HDF5 (.h5) file";
-  }
   if (starts_with(data, size, "PK\x03\x04", 4)) {
     return "a zip archive (Keras 3 .keras?)";
   }

@@ -326,6 +326,40 @@ sw_model_reference(const SwModel* model, const float** in, const float** out,
 SW_API const char*
 sw_model_meta_get(const SwModel* model, const char* key);
 
+/** File formats sw_model_save() writes. */
+typedef enum {
+  /** RTNeural / AIDA-X JSON (in_shape, layers in Keras's weight layout,
+      in_skip, in_gain, out_gain, metadata), as RTNeural's model_loader.h and
+      AIDA-X parse it. Holds LSTM, GRU, Dense and Conv1D layers; recurrent
+      layers must use tanh and sigmoid. Written too, but loadable only by
+      Statewave (the library logs a warning): a GRU with reset before (a
+      flat Keras reset_after=False bias) and the activations hard_sigmoid,
+      selu, softsign, softplus and swish. An LSTM's two biases are stored as
+      their sum, RTNeural's one bias. Knob descriptions go in
+      metadata.knobs. */
+  SW_FORMAT_RTNEURAL_JSON = 0,
+  /** GuitarML / Automated-GuitarAmpModelling JSON (model_data, state_dict
+      in PyTorch's layout, Statewave's "metadata" object): one to 63 LSTM or
+      reset-after GRU layers of equal width with tanh and sigmoid, then one
+      linear Dense head; no gains. */
+  SW_FORMAT_GUITARML_JSON,
+} SwModelFormat;
+
+/**
+   Write `model` to `path` in `format`, so that sw_model_load() gives back a
+   model with the same weights (an LSTM's biases may come back summed into
+   one) and bit-identical outputs. Floats are printed with 9 significant
+   digits, exact for float32. The file is written beside `path` under a
+   temporary name and renamed into place, so a failed save leaves no file
+   behind. A model the format cannot hold (learned initial state, a layer
+   type or activation it has no name for, gains in GuitarML, ...) is
+   refused with SW_ERR_UNSUPPORTED and a message naming the layer and the
+   reason. [non-RT]
+*/
+SW_API SwStatus
+sw_model_save(const SwModel* model, const char* path, SwModelFormat format,
+              SwError* err);
+
 /* ------------------------------------------------------------------------ */
 /* Engines                                                                  */
 /* ------------------------------------------------------------------------ */

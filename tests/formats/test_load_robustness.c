@@ -526,6 +526,51 @@ damage_rtneural_files(const char* const models_dir, const bool quick)
   free(dir);
 }
 
+/* Keras .h5 (HDF5, binary): the files written by real Keras
+   (KERAS_TEST_DATA) and the shared ones, truncated and with random byte
+   flips and swaps. HDF5 records the file's end, so every truncation must
+   fail; a flip may leave a loadable model. */
+static void
+damage_keras_files(const char* const models_dir, const bool quick)
+{
+  char* const dirs[2] = {join_path(KERAS_TEST_DATA, "."),
+                         join_path(models_dir, "keras-h5")};
+  for (size_t d = 0; d < 2; ++d) {
+    size_t       count = 0;
+    char** const names = list_files(dirs[d], d ? "5" : ".h5", &count); /* .h5, .hdf5 */
+    if (!names || count == 0) {
+      fprintf(stderr, "FAIL: no .h5 files in %s\n", dirs[d]);
+      ++failures;
+    }
+    for (size_t i = 0; names && i < count; ++i) {
+      if (quick && strcmp(names[i], "cudnn_gru.h5") != 0 &&
+          strcmp(names[i], "gru32_weights_only.hdf5") != 0) {
+        continue;
+      }
+      char* const path   = join_path(dirs[d], names[i]);
+      size_t      length = 0;
+      char* const data   = read_file(path, &length);
+      if (!data || length < 2) {
+        fprintf(stderr, "FAIL: cannot read %s\n", path);
+        ++failures;
+      } else {
+        /* Refused intact: no architecture, not causal, windowed. */
+        const bool refused = strstr(names[i], "weights_only") ||
+                             strstr(names[i], "go_backwards") ||
+                             strstr(names[i], "bidirectional") ||
+                             strstr(names[i], "windowed");
+        judge_bytes(data, length, refused ? MUST_FAIL : MUST_LOAD, names[i]);
+        damage_truncations(data, length, names[i], quick);
+        damage_random(data, length, names[i], quick);
+      }
+      free(data);
+      free(path);
+    }
+    free_list(names, count);
+    free(dirs[d]);
+  }
+}
+
 int
 main(const int argc, char** const argv)
 {
@@ -578,6 +623,7 @@ main(const int argc, char** const argv)
   }
   damage_nam_files(argv[1], quick);
   damage_rtneural_files(argv[1], quick);
+  damage_keras_files(argv[1], quick);
   damage_generic(quick);
 
   unlink(case_path);

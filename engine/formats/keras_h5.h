@@ -1,0 +1,48 @@
+/* Keras 2 HDF5 models (private): the HDF5 side (keras_h5.c) hands the
+   model_config and the per-layer weights to the config side
+   (keras_config.c), which maps Keras layers onto canonical layer specs. */
+
+#ifndef SW_KERAS_H5_H
+#define SW_KERAS_H5_H
+
+#include "statewave/statewave.h"
+
+#include <cjson/cJSON.h>
+
+#include <stddef.h>
+
+/* Deepest weight array a supported layer has (Conv1D kernels are 3-D). */
+#define SW_KERAS_MAX_RANK 3U
+
+/* The model_weights group of an open file. */
+typedef struct KerasWeights KerasWeights;
+
+/* How many arrays weight_names lists for layer `layer` (0 when the layer
+   has no group: layers without weights may have none). */
+SwStatus
+sw_keras_weight_count(KerasWeights* weights, const char* layer,
+                      size_t* count, SwError* err);
+
+/* Weight `index` (in weight_names order) of layer `layer`, which must have
+   exactly the shape `dims[0..rank)`: checked before anything is allocated.
+   Returns a malloc'd array of finite floats, C order, in *values. `field`
+   names the array in messages ("kernel"). */
+SwStatus
+sw_keras_weight(KerasWeights* weights, const char* layer, size_t index,
+                const char* field, size_t rank, const size_t* dims,
+                float** values, SwError* err);
+
+/* Whether every global heap ID in the HDF5 image `bytes` can be followed
+   by libhdf5 without reading out of bounds (hdf5_guard.c); else the offset
+   of the first that cannot. */
+bool
+sw_hdf5_heap_ids_safe(const char* bytes, size_t size, size_t* bad_offset);
+
+/* Build the model described by `config` (the parsed model_config) with the
+   weights of `weights`. `keras_version` decides what "hard_sigmoid" means. */
+SwModel*
+sw_keras_build(const cJSON* config, const char* keras_version,
+               const char* backend, KerasWeights* weights, const char* path,
+               SwError* err);
+
+#endif
