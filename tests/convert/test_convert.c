@@ -628,6 +628,21 @@ check_refusals(void)
   sw_model_free(model);
 }
 
+/* mkdir -p: the work folder's parents do not exist in a fresh build. */
+static void
+make_folders(const char* path)
+{
+  char partial[MAX_PATH];
+  snprintf(partial, sizeof(partial), "%s", path);
+  for (char* slash = strchr(partial + 1, '/'); slash;
+       slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    mkdir(partial, 0777);
+    *slash = '/';
+  }
+  mkdir(partial, 0777);
+}
+
 int
 main(int argc, char** argv)
 {
@@ -638,7 +653,7 @@ main(int argc, char** argv)
   }
   const char* const mode = argv[1];
   work_dir               = argv[2];
-  mkdir(work_dir, 0777);
+  make_folders(work_dir);
   if (!strcmp(mode, "files")) {
     for (int i = 3; i < argc; ++i) {
       round_trip_path(argv[i]);
