@@ -9,6 +9,7 @@ packages=(
   libcjson-dev libsndfile1-dev
   libhdf5-dev  # Keras .h5 models
   valgrind  # the formats suite runs the loader under it
+  clang libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz suite
 )
 
 missing=()

@@ -1,0 +1,13 @@
+/* Fuzz target for the GuitarML/Proteus JSON (guitarml.c) reader.
+   Readers are chosen by content, so this target shares its body with the
+   others; what aims it at this reader is its seed corpus
+   (corpus/guitarml/) and dictionary (guitarml.dict). Inputs that once broke the
+   reader live in regressions/guitarml/ and are replayed by every build. */
+
+#include "fuzz_harness.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
+{
+  return fuzz_load_and_run(data, size);
+}
