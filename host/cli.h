@@ -47,6 +47,11 @@ cmd_info(int argc, char** argv);
 void
 cmd_info_usage(FILE* stream);
 
+int
+cmd_convert(int argc, char** argv);
+void
+cmd_convert_usage(FILE* stream);
+
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                 */
 /* ------------------------------------------------------------------------ */

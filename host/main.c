@@ -20,6 +20,10 @@ static const CliCommand commands[] = {
    cmd_stream,
    cmd_stream_usage},
   {"info", "describe a model file", cmd_info, cmd_info_usage},
+  {"convert",
+   "write a model as RTNeural/AIDA-X or GuitarML JSON",
+   cmd_convert,
+   cmd_convert_usage},
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))

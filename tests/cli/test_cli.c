@@ -567,7 +567,8 @@ test_help(void)
     contains(result.out, sw_version()), "--version prints %s", sw_version());
   run_result_free(&result);
 
-  static const char* const commands[] = {"process", "stream", "info"};
+  static const char* const commands[] = {"process", "stream", "info",
+                                         "convert"};
   for (size_t i = 0; i < 3; ++i) {
     char usage[64];
     snprintf(usage, sizeof(usage), "Usage: statewave %s", commands[i]);
@@ -1764,6 +1765,121 @@ test_default_preset(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* convert                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Frames through a fresh engine (knob columns as given). */
+static bool
+run_model_frames(const SwModel* model, const float* in, float* out,
+                 uint32_t frames)
+{
+  SwEngineConfig  config = sw_engine_config_default();
+  SwEngine* const engine = sw_engine_new(model, &config, NULL);
+  if (!engine) {
+    return false;
+  }
+  const bool ok = !sw_engine_process_frames(engine, in, out, frames);
+  sw_engine_free(engine);
+  return ok;
+}
+
+/** `converted` gives bit-identical output to `original` on two columns. */
+static void
+check_same_output(const char* original, const char* converted)
+{
+  enum { FRAMES = 1024 };
+  SwModel* const a = load_model(original);
+  SwModel* const b = load_model(converted);
+  if (a && b) {
+    static float in[FRAMES * 2];
+    static float out_a[FRAMES];
+    static float out_b[FRAMES];
+    for (uint32_t t = 0; t < FRAMES; ++t) {
+      in[2U * t]      = test_signal(t, 0);
+      in[2U * t + 1U] = (float)t / (float)FRAMES;
+    }
+    check(run_model_frames(a, in, out_a, FRAMES) &&
+            run_model_frames(b, in, out_b, FRAMES) &&
+            !memcmp(out_a, out_b, sizeof(out_a)),
+          "%s does not give bit-identical output to %s", converted,
+          original);
+  }
+  sw_model_free(a);
+  sw_model_free(b);
+}
+
+static void
+test_convert(void)
+{
+  const char* const model = knob_model();
+  char              aidax[PATH_SIZE];
+  char              guitarml[PATH_SIZE];
+  char              back[PATH_SIZE];
+  snprintf(aidax, sizeof(aidax), "%s", work_path("converted.aidax"));
+  snprintf(guitarml, sizeof(guitarml), "%s",
+           work_path("converted.guitarml.json"));
+  snprintf(back, sizeof(back), "%s", work_path("back.json"));
+
+  /* .aidax: RTNeural/AIDA-X JSON by default. */
+  const char* const to_aidax[] = {"convert", model, aidax, NULL};
+  RunResult         result     = expect_status(0, NULL, to_aidax);
+  check(result.out && !result.out[0], "expected nothing on stdout");
+  run_result_free(&result);
+  check_same_output(model, aidax);
+  const char* const info[] = {"info", aidax, NULL};
+  result                   = expect_status(0, NULL, info);
+  check(contains(result.out, "format:        rtneural-json") &&
+          contains(result.out, "sample rate:   48000 Hz") &&
+          contains(result.out, "name: tiny test drive"),
+        "info on the converted file lacks format, rate or metadata");
+  run_result_free(&result);
+
+  /* --to guitarml, and back to RTNeural from there. */
+  const char* const to_guitarml[] = {"convert", "--to", "guitarml", aidax,
+                                     guitarml, NULL};
+  result = expect_status(0, NULL, to_guitarml);
+  run_result_free(&result);
+  check_same_output(model, guitarml);
+  const char* const to_back[] = {"convert", "-t", "rtneural", guitarml, back,
+                                 NULL};
+  result = expect_status(0, NULL, to_back);
+  run_result_free(&result);
+  check_same_output(model, back);
+
+  /* Usage errors: exit 2. */
+  const char* const no_out[] = {"convert", model, NULL};
+  expect_error(2, "missing OUT", no_out);
+  const char* const unknown_ext[] = {"convert", model,
+                                     work_path("model.bin"), NULL};
+  expect_error(2, "cannot tell the format from", unknown_ext);
+  const char* const bad_to[] = {"convert", "--to", "onnx", model, aidax,
+                                NULL};
+  expect_error(2, "unknown format 'onnx' for --to", bad_to);
+
+  /* Failures: exit 1, naming the file and why; nothing written. */
+  char refused[PATH_SIZE];
+  char conv1d[PATH_SIZE];
+  snprintf(refused, sizeof(refused), "%s", work_path("refused.json"));
+  snprintf(conv1d, sizeof(conv1d), "%s/tests/data/formats/rtneural/%s",
+           source_root, "conv1d_gru.json");
+  const char* const not_guitarml[] = {"convert", "--to", "guitarml", conv1d,
+                                      refused, NULL};
+  expect_error(1, "layer 0 is Conv1D, not LSTM or GRU", not_guitarml);
+  check(access(refused, F_OK) != 0, "a refused conversion wrote %s",
+        refused);
+  char missing[PATH_SIZE];
+  snprintf(missing, sizeof(missing), "%s",
+           work_path("no-such-folder/out.json"));
+  const char* const no_folder[] = {"convert", model, missing, NULL};
+  expect_error(1, "cannot write: No such file or directory", no_folder);
+  const char* const no_folder_path[] = {"convert", model, missing, NULL};
+  expect_error(1, missing, no_folder_path);
+  const char* const bad_in[] = {"convert", work_path("absent.json"), aidax,
+                                NULL};
+  expect_error(1, "absent.json: cannot open", bad_in);
+}
+
+/* ------------------------------------------------------------------------ */
 
 typedef struct {
   const char* name;
@@ -1787,6 +1903,7 @@ static const TestCase cases[] = {
   {"shared_models", test_shared_models},
   {"info_verify", test_info_verify},
   {"default_preset", test_default_preset},
+  {"convert", test_convert},
 };
 
 int
