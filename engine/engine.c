@@ -403,11 +403,15 @@ check_state_call(const SwEngine* const engine, const int32_t stream,
   const size_t         streams  = stream < 0 ? engine->streams : 1U;
   if (per == 0) {
     return sw_error_set(err, SW_ERR_BAD_ARG,
-                        "state: layer %u (%s) has no state", layer,
-                        sw_layer_type_name(l->type));
+                        "state: layer %u (%s) has no state%s", layer,
+                        sw_layer_type_name(l->type),
+                        model->window ? " (a windowed model keeps its input "
+                                        "window on layer 0)"
+                                      : "");
   }
   if (n != streams * per) {
-    const char* const what = l->type == SW_LAYER_LSTM     ? "[h, c]"
+    const char* const what = model->window                ? "input window"
+                             : l->type == SW_LAYER_LSTM   ? "[h, c]"
                              : l->type == SW_LAYER_CONV1D ? "input history"
                                                           : "[h]";
     return sw_error_set(err, SW_ERR_BAD_ARG,

@@ -10,19 +10,7 @@
 size_t
 sw_layer_state_size(const SwLayer* const layer)
 {
-  switch (layer->type) {
-  case SW_LAYER_LSTM:
-    return 2U * (size_t)layer->units;
-  case SW_LAYER_GRU:
-  case SW_LAYER_SIMPLE_RNN:
-    return layer->units;
-  case SW_LAYER_DENSE:
-    return 0;
-  case SW_LAYER_CONV1D:
-    return (size_t)(layer->kernel_size - 1U) * layer->dilation *
-           layer->input_width;
-  }
-  return 0;
+  return layer->state_size;
 }
 
 static char*
@@ -108,6 +96,8 @@ sw_model_info(const SwModel* const model, SwModelInfo* const info)
   info->state_size     = model->state_size;
   info->num_params     = model->num_params;
   info->num_metadata   = model->num_metadata;
+  info->window         = model->window;
+  info->macs_per_frame = model->macs_per_frame;
 }
 
 SwStatus
@@ -128,6 +118,9 @@ sw_model_layer(const SwModel* const model, const uint32_t index,
   info->use_bias             = layer->use_bias;
   info->kernel_size          = layer->kernel_size;
   info->dilation             = layer->dilation;
+  info->stride               = layer->stride;
+  info->padding              = layer->padding;
+  info->steps                = layer->out_steps;
   info->state_size           = sw_layer_state_size(layer);
   info->kernel               = layer->kernel;
   info->recurrent_kernel     = layer->recurrent_kernel;

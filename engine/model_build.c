@@ -49,7 +49,16 @@ sw_layer_spec(const SwLayerType type, const uint32_t units)
   spec.gru_reset        = SW_GRU_RESET_AFTER;
   spec.kernel_size      = 1;
   spec.dilation         = 1;
+  spec.stride           = 1;
+  spec.padding          = SW_PADDING_CAUSAL;
   return spec;
+}
+
+/* A spec's stride; 0 (a zeroed spec) means 1. */
+static uint32_t
+spec_stride(const SwLayerSpec* const spec)
+{
+  return spec->stride ? spec->stride : 1U;
 }
 
 static uint32_t
@@ -115,9 +124,75 @@ check_array(const float* const values, const size_t count,
   return SW_SUCCESS;
 }
 
+/* Multiply-adds of one step of a layer with `input_width` inputs. */
+static uint64_t
+step_macs(const SwLayerSpec* const spec, const uint32_t input_width)
+{
+  const uint64_t rows = (uint64_t)gate_count(spec->type) * spec->units;
+  const uint64_t recurrent = is_recurrent(spec->type) ? spec->units : 0U;
+  return rows * (kernel_columns(spec, input_width) + recurrent);
+}
+
+/* The sequence a layer of a windowed model makes of `in_steps` input steps,
+   as Keras computes it: output steps and the zeros read before the input.
+   Only Conv1D changes the length; see SwPadding in statewave.h. */
+static SwStatus
+window_steps(const SwLayerSpec* const spec, const uint32_t index,
+             const uint32_t in_steps, uint32_t* const out_steps,
+             uint32_t* const pad_before, SwError* const err)
+{
+  *out_steps  = in_steps;
+  *pad_before = 0;
+  if (spec->type != SW_LAYER_CONV1D) {
+    return SW_SUCCESS;
+  }
+  const uint32_t stride = spec_stride(spec);
+  const uint32_t reach  = (spec->kernel_size - 1U) * spec->dilation;
+  const uint32_t span   = reach + 1U;
+  switch (spec->padding) {
+  case SW_PADDING_CAUSAL:
+    *out_steps  = (in_steps - 1U) / stride + 1U;
+    *pad_before = reach;
+    break;
+  case SW_PADDING_VALID:
+    if (in_steps < span) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): its input is %u steps per "
+                          "window; valid padding needs at least (kernel_size "
+                          "- 1) x dilation + 1 = %u (a longer window or "
+                          "smaller strides before it)",
+                          index, in_steps, span);
+    }
+    *out_steps = (in_steps - span) / stride + 1U;
+    break;
+  case SW_PADDING_SAME: {
+    /* TensorFlow's SAME: the total padding is split, the odd zero after. */
+    *out_steps = (in_steps - 1U) / stride + 1U;
+    const uint64_t needed = (uint64_t)(*out_steps - 1U) * stride + span;
+    *pad_before = needed > in_steps ? (uint32_t)((needed - in_steps) / 2U)
+                                    : 0U;
+    break;
+  }
+  }
+  return SW_SUCCESS;
+}
+
+/* Layers from this index on are Dense only: per-step maps of which a
+   windowed model needs just the last step. */
+static uint32_t
+dense_tail_start(const SwLayerSpec* const layers, const uint32_t count)
+{
+  uint32_t start = count;
+  while (start > 0 && layers[start - 1U].type == SW_LAYER_DENSE) {
+    --start;
+  }
+  return start;
+}
+
 static SwStatus
 validate_layer(const SwLayerSpec* const spec, const uint32_t index,
-               const uint32_t input_width, SwError* const err)
+               const uint32_t input_width, const bool windowed,
+               SwError* const err)
 {
   if ((unsigned)spec->type > (unsigned)SW_LAYER_CONV1D) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
@@ -174,6 +249,36 @@ validate_layer(const SwLayerSpec* const spec, const uint32_t index,
                           "layer %u (Conv1D): (kernel_size - 1) x dilation is "
                           "%zu frames; expected at most %u",
                           index, history, SW_MAX_CONV_HISTORY);
+    }
+    if (spec_stride(spec) > SW_MAX_STRIDE) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): stride is %u; expected 1..%u",
+                          index, spec->stride, SW_MAX_STRIDE);
+    }
+    if ((unsigned)spec->padding > (unsigned)SW_PADDING_SAME) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): padding is %d; expected causal "
+                          "(0), valid (1) or same (2)",
+                          index, (int)spec->padding);
+    }
+    /* A streaming model emits one output per input frame from a causal
+       history: decimating or padding around a fixed window only exists
+       in a windowed model. */
+    if (!windowed && spec_stride(spec) != 1U) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): stride is %u in a streaming "
+                          "model (window 0); a stride above 1 needs a "
+                          "windowed model",
+                          index, spec->stride);
+    }
+    if (!windowed && spec->padding != SW_PADDING_CAUSAL) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "layer %u (Conv1D): padding is %s in a streaming "
+                          "model (window 0); only causal padding streams, "
+                          "valid and same need a windowed model",
+                          index,
+                          spec->padding == SW_PADDING_VALID ? "valid"
+                                                            : "same");
     }
   }
   if (!is_recurrent(spec->type) && (spec->initial_h || spec->initial_c)) {
@@ -284,13 +389,42 @@ validate_model(const SwModelSpec* const spec, SwError* const err)
     }
   }
 
-  uint32_t width = spec->input_width;
+  if (spec->window > SW_MAX_WINDOW) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "window is %u frames; expected 0 (streaming) or "
+                        "1..%u",
+                        spec->window, SW_MAX_WINDOW);
+  }
+
+  const bool     windowed = spec->window > 0;
+  const uint32_t tail     = dense_tail_start(spec->layers, spec->num_layers);
+  uint32_t       width    = spec->input_width;
+  uint32_t       steps    = spec->window;
+  uint64_t       macs     = 0;
   for (uint32_t i = 0; i < spec->num_layers; ++i) {
-    const SwStatus st = validate_layer(&spec->layers[i], i, width, err);
+    const SwLayerSpec* const layer = &spec->layers[i];
+    SwStatus st = validate_layer(layer, i, width, windowed, err);
     if (st) {
       return st;
     }
-    width = spec->layers[i].units;
+    if (windowed) {
+      uint32_t out_steps = 0, pad_before = 0;
+      if ((st = window_steps(layer, i, steps, &out_steps, &pad_before,
+                             err))) {
+        return st;
+      }
+      steps = out_steps;
+      macs += step_macs(layer, width) * (i >= tail ? 1U : steps);
+    }
+    width = layer->units;
+  }
+  if (macs > SW_MAX_WINDOW_MACS) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "window of %u frames: one output frame costs %llu "
+                        "multiply-adds through every layer; expected at "
+                        "most %llu (a smaller window, strides or layers)",
+                        spec->window, (unsigned long long)macs,
+                        (unsigned long long)SW_MAX_WINDOW_MACS);
   }
   return SW_SUCCESS;
 }
@@ -341,6 +475,9 @@ build_layer(SwLayer* const layer, const SwLayerSpec* const spec,
   layer->use_bias             = spec->use_bias;
   layer->kernel_size = spec->type == SW_LAYER_CONV1D ? spec->kernel_size : 1U;
   layer->dilation    = spec->type == SW_LAYER_CONV1D ? spec->dilation : 1U;
+  layer->stride      = spec->type == SW_LAYER_CONV1D ? spec_stride(spec) : 1U;
+  layer->padding     = spec->type == SW_LAYER_CONV1D ? spec->padding
+                                                     : SW_PADDING_CAUSAL;
 
   /* Keras fans: the kernel's input and output sizes, times the receptive
      field (the taps) for convolutions. */
@@ -389,6 +526,25 @@ build_layer(SwLayer* const layer, const SwLayerSpec* const spec,
     }
   }
   return SW_SUCCESS;
+}
+
+/* See sw_layer_state_size. */
+static size_t
+streaming_state_size(const SwLayer* const layer)
+{
+  switch (layer->type) {
+  case SW_LAYER_LSTM:
+    return 2U * (size_t)layer->units;
+  case SW_LAYER_GRU:
+  case SW_LAYER_SIMPLE_RNN:
+    return layer->units;
+  case SW_LAYER_DENSE:
+    return 0;
+  case SW_LAYER_CONV1D:
+    return (size_t)(layer->kernel_size - 1U) * layer->dilation *
+           layer->input_width;
+  }
+  return 0;
 }
 
 static char*
@@ -478,7 +634,10 @@ sw_model_build(const SwModelSpec* const spec, const uint64_t seed,
     return NULL;
   }
 
-  uint32_t width = spec->input_width;
+  model->window       = spec->window;
+  const uint32_t tail = dense_tail_start(spec->layers, spec->num_layers);
+  uint32_t       width = spec->input_width;
+  uint32_t       steps = spec->window;
   for (uint32_t i = 0; i < spec->num_layers; ++i) {
     SwLayer* const layer = &model->layers[i];
     model->num_layers    = i + 1U; /* so free() sees what was allocated */
@@ -492,7 +651,23 @@ sw_model_build(const SwModelSpec* const spec, const uint64_t seed,
     if (is_recurrent(layer->type)) {
       model->num_params += rows * layer->units + biases;
     }
-    model->state_size += sw_layer_state_size(layer);
+    const uint64_t macs = step_macs(&spec->layers[i], width);
+    if (model->window) {
+      /* Validated above, so this cannot fail. */
+      layer->in_steps = steps;
+      window_steps(&spec->layers[i], i, steps, &layer->out_steps,
+                   &layer->pad_before, NULL);
+      steps             = layer->out_steps;
+      layer->state_size = i == 0 ? (size_t)model->window * model->input_width
+                                 : 0U;
+      model->macs_per_frame += macs * (i >= tail ? 1U : steps);
+    } else {
+      layer->in_steps   = 1;
+      layer->out_steps  = 1;
+      layer->state_size = streaming_state_size(layer);
+      model->macs_per_frame += macs;
+    }
+    model->state_size += layer->state_size;
     width = layer->units;
   }
   model->output_width = width;

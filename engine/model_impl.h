@@ -16,6 +16,11 @@
 #define SW_MAX_DILATION 4096U
 /* Longest Conv1D input history, in frames. */
 #define SW_MAX_CONV_HISTORY 65536U
+#define SW_MAX_STRIDE 65536U
+/* Most multiply-adds one output frame of a windowed model may cost: about
+   a quarter of a second per frame on one core, far past real time at any
+   audio rate, so only a mistake (a window in the wrong unit) reaches it. */
+#define SW_MAX_WINDOW_MACS (1ULL << 30)
 
 /* One layer, weights in the canonical (cuDNN) layout described in
    statewave.h. Biases are always present (zeros when !use_bias). */
@@ -30,6 +35,15 @@ typedef struct {
   bool         use_bias;
   uint32_t     kernel_size; /* Conv1D taps K; 1 otherwise */
   uint32_t     dilation;    /* Conv1D dilation; 1 otherwise */
+  uint32_t     stride;      /* Conv1D stride; 1 otherwise */
+  SwPadding    padding;     /* Conv1D padding; causal otherwise */
+  /* Windowed models: steps of the input and output sequence in one window,
+     and the zeros before the input a Conv1D reads (its padding). Streaming
+     models: 1, 1, 0. */
+  uint32_t     in_steps;
+  uint32_t     out_steps;
+  uint32_t     pad_before;
+  size_t       state_size; /* floats per stream, see sw_layer_state_size */
   float*       kernel;           /* [G*U x I], Conv1D [U x K*I] */
   float*       recurrent_kernel; /* [G*U x U] or NULL (Dense) */
   float*       bias;             /* [G*U] */
@@ -53,15 +67,19 @@ struct SwModelImpl {
   SwKnobSpec*  knobs;     /* names owned by the model */
   uint32_t     num_metadata;
   SwMetaEntry* metadata; /* strings owned by the model */
+  uint32_t     window; /* W frames of a windowed model; 0: streaming */
   size_t       state_size;
   size_t       num_params;
+  uint64_t     macs_per_frame; /* multiply-adds of one output frame */
   float*       reference_in;  /* [reference_frames][input_width] or NULL */
   float*       reference_out; /* [reference_frames][output_width] */
   size_t       reference_frames;
 };
 
-/* State floats a layer keeps per stream: [h, c] for LSTM, [h] for GRU and
-   SimpleRNN, none for Dense, the last (K-1)*d input frames for Conv1D. */
+/* State floats a layer keeps per stream. Streaming: [h, c] for LSTM, [h]
+   for GRU and SimpleRNN, none for Dense, the last (K-1)*d input frames for
+   Conv1D. Windowed: the last W model input frames on layer 0, none on the
+   others. Set by sw_model_build. */
 size_t
 sw_layer_state_size(const SwLayer* layer);
 

@@ -1,10 +1,12 @@
 /* The reference CPU backend: every stream stepped frame by frame through the
-   scalar cells. */
+   scalar cells (streaming models) or a whole window pass per frame
+   (windowed models, windowed.c). */
 
 #include "backend.h"
 #include "cells.h"
 #include "error.h"
 #include "model_impl.h"
+#include "windowed.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ typedef struct {
   float*         scratch;      /* cell scratch, largest layer */
   float*         dense_a;      /* Dense outputs, ping-pong */
   float*         dense_b;
+  SwWindowScratch* window; /* windowed models only; state is the window */
 } CpuContext;
 
 static void
@@ -32,6 +35,7 @@ cpu_destroy(void* const context)
   free(cpu->scratch);
   free(cpu->dense_a);
   free(cpu->dense_b);
+  sw_cpu_window_scratch_free(cpu->window);
   free(cpu);
 }
 
@@ -42,6 +46,12 @@ cpu_reset(void* const context, const uint32_t stream)
   const SwModel* const model = cpu->model;
   float* const         state = cpu->state + (size_t)stream * model->state_size;
 
+  if (model->window) {
+    /* The frames before the first (or a reset) are zeros, as the window
+       of a signal's first samples is zero-padded. */
+    memset(state, 0, model->state_size * sizeof(float));
+    return;
+  }
   for (uint32_t l = 0; l < model->num_layers; ++l) {
     const SwLayer* const layer = &model->layers[l];
     const size_t         U     = layer->units;
@@ -106,6 +116,13 @@ cpu_create(const SwModel* const model, const uint32_t streams,
     cpu_destroy(cpu);
     return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
   }
+  if (model->window) {
+    const SwStatus st = sw_cpu_window_scratch_new(model, &cpu->window, err);
+    if (st) {
+      cpu_destroy(cpu);
+      return st;
+    }
+  }
   for (uint32_t s = 0; s < streams; ++s) {
     cpu_reset(cpu, s);
   }
@@ -132,6 +149,9 @@ cpu_step(CpuContext* const cpu, float* const state, const float* const x)
   const float*         cur   = x;
   float*               dense = cpu->dense_a;
 
+  if (cpu->window) {
+    return sw_cpu_window_step(cpu->window, state, x);
+  }
   for (uint32_t l = 0; l < model->num_layers; ++l) {
     const SwLayer* const layer = &model->layers[l];
     float* const         h     = state + cpu->layer_offset[l];

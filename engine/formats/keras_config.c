@@ -13,8 +13,12 @@
 
    Only causal, per-frame models stream: a layer that looks ahead
    (go_backwards, Bidirectional, 'same' padding), returns extra outputs
-   (return_state) or decimates time (strides, one output per fixed window)
-   is refused with a message naming it. */
+   (return_state) or decimates time (strides) is refused with a message
+   naming it. The exception is a fixed-window model (GuitarLSTM's: a fixed
+   input time dimension W > 1, no stateful layer, the last recurrent layer
+   with return_sequences=false): it becomes a windowed model (SwModelSpec
+   .window = W, one stateless call per output frame over the last W
+   frames), where Conv1D strides and 'same'/'valid' padding are exact. */
 
 #include "error.h"
 #include "keras_h5.h"
@@ -47,6 +51,8 @@ typedef struct {
   size_t        num_arrays;
   uint32_t      width;      /* features entering the next layer */
   long          time_steps; /* the input's fixed time dimension, -1: None */
+  uint32_t      window;     /* time_steps of a fixed-window model, else 0 */
+  bool          sequence_ended; /* a return_sequences=false layer passed */
   bool          foldable;   /* the last spec is a linear Dense/Conv1D */
   SwMetaEntry   meta[MAX_META];
   uint32_t      num_meta;
@@ -348,8 +354,9 @@ add_activation(KerasBuild* const build, const KerasLayer* const layer,
   return SW_SUCCESS;
 }
 
-/* Conv1D, channels_last, stride 1, causal (or valid: the same streaming
-   filter; Keras's valid output t is the streamed output t + (K-1)d). */
+/* Conv1D, channels_last. Streaming: stride 1, causal (or valid: the same
+   streaming filter; Keras's valid output t is the streamed output
+   t + (K-1)d). Windowed: any stride, causal, valid or same, as Keras. */
 static SwStatus
 add_conv1d(KerasBuild* const build, const KerasLayer* const layer,
            SwError* const err)
@@ -362,7 +369,7 @@ add_conv1d(KerasBuild* const build, const KerasLayer* const layer,
                         &filters, err)) ||
       (st = config_uint(build, layer, "kernel_size", true, 0, 1,
                         SW_MAX_KERNEL_SIZE, &taps, err)) ||
-      (st = config_uint(build, layer, "strides", true, 1, 1, UINT32_MAX / 2U,
+      (st = config_uint(build, layer, "strides", true, 1, 1, SW_MAX_STRIDE,
                         &stride, err)) ||
       (st = config_uint(build, layer, "dilation_rate", true, 1, 1,
                         SW_MAX_DILATION, &dilation, err)) ||
@@ -377,20 +384,31 @@ add_conv1d(KerasBuild* const build, const KerasLayer* const layer,
     cJSON_GetObjectItemCaseSensitive(layer->config, "padding");
   const cJSON* const data_format =
     cJSON_GetObjectItemCaseSensitive(layer->config, "data_format");
-  if (stride != 1) {
+  if (build->sequence_ended) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: layer \"%s\" (Conv1D): follows a layer with "
+                        "return_sequences=false; expected a sequence input",
+                        build->path, layer->name);
+  }
+  if (stride != 1 && !build->window) {
     return sw_error_set(err, SW_ERR_UNSUPPORTED,
                         "%s: layer \"%s\" (Conv1D): strides is %u; only "
                         "stride 1 streams one output per input frame (a "
-                        "strided front-end over a fixed window, as in "
-                        "GuitarLSTM, is not yet supported)",
+                        "strided front-end runs in a windowed model: a fixed "
+                        "input time dimension and a last recurrent layer "
+                        "with return_sequences=false, as in GuitarLSTM)",
                         build->path, layer->name, stride);
   }
-  if (!cJSON_IsString(padding) || (strcmp(padding->valuestring, "causal") &&
-                                   strcmp(padding->valuestring, "valid"))) {
+  const bool same = cJSON_IsString(padding) &&
+                    !strcmp(padding->valuestring, "same");
+  if (!cJSON_IsString(padding) ||
+      (strcmp(padding->valuestring, "causal") &&
+       strcmp(padding->valuestring, "valid") && !(same && build->window))) {
     return sw_error_set(err, SW_ERR_UNSUPPORTED,
                         "%s: layer \"%s\" (Conv1D): padding is %s%s%s; "
                         "expected \"causal\" or \"valid\" (\"same\" looks "
-                        "ahead and cannot stream)",
+                        "ahead and cannot stream; it runs only in a "
+                        "fixed-window model)",
                         build->path, layer->name,
                         cJSON_IsString(padding) ? "\"" : "",
                         cJSON_IsString(padding) ? padding->valuestring
@@ -440,6 +458,13 @@ add_conv1d(KerasBuild* const build, const KerasLayer* const layer,
   spec->use_bias    = use_bias;
   spec->kernel_size = taps;
   spec->dilation    = dilation;
+  if (build->window) {
+    spec->stride  = stride;
+    spec->padding = same ? SW_PADDING_SAME
+                    : !strcmp(padding->valuestring, "valid")
+                      ? SW_PADDING_VALID
+                      : SW_PADDING_CAUSAL;
+  }
   spec->kernel      = w;
   spec->bias        = bias;
   build->width      = filters;
@@ -495,12 +520,21 @@ add_recurrent(KerasBuild* const build, const KerasLayer* const layer,
                                  &reset_after, err))))) {
     return st;
   }
-  if (!return_sequences && build->time_steps > 1) {
+  if (build->sequence_ended) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: layer \"%s\" (%s): follows a layer with "
+                        "return_sequences=false; expected a sequence input",
+                        build->path, layer->name, layer->class_name);
+  }
+  /* A fixed-window model's last recurrent layer: its last step is the
+     window's output (the model is windowed). */
+  build->sequence_ended = !return_sequences && build->window;
+  if (!return_sequences && build->time_steps > 1 && !build->window) {
     return sw_error_set(err, SW_ERR_UNSUPPORTED,
                         "%s: layer \"%s\" (%s): return_sequences is false "
                         "over a fixed window of %ld frames: one output per "
-                        "window, not per frame (a windowed model, not yet "
-                        "supported)",
+                        "window, not per frame (a windowed model needs "
+                        "every layer stateless)",
                         build->path, layer->name, layer->class_name,
                         build->time_steps);
   }
@@ -701,6 +735,40 @@ read_input_shape(KerasBuild* const build, const cJSON* const shape,
   return SW_SUCCESS;
 }
 
+/* Whether the model is a fixed-window one (see the top of this file): a
+   fixed time dimension above 1, no stateful layer, and the last recurrent
+   layer gives only its last step. Such a model is trained and run by
+   Keras one window at a time (GuitarLSTM's train.py and predict.py). */
+static bool
+is_fixed_window(const KerasBuild* const build, const cJSON* const layers)
+{
+  if (build->time_steps <= 1) {
+    return false;
+  }
+  static const char* const recurrent[] = {"LSTM", "GRU", "SimpleRNN",
+                                          "CuDNNLSTM", "CuDNNGRU"};
+  bool         last_only = false;
+  const cJSON* layer     = NULL;
+  cJSON_ArrayForEach(layer, layers)
+  {
+    const cJSON* const class_name =
+      cJSON_GetObjectItemCaseSensitive(layer, "class_name");
+    const cJSON* const config =
+      cJSON_GetObjectItemCaseSensitive(layer, "config");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(config, "stateful"))) {
+      return false;
+    }
+    for (size_t i = 0; i < sizeof(recurrent) / sizeof(recurrent[0]); ++i) {
+      if (cJSON_IsString(class_name) &&
+          !strcmp(class_name->valuestring, recurrent[i])) {
+        last_only = !cJSON_IsTrue(
+          cJSON_GetObjectItemCaseSensitive(config, "return_sequences"));
+      }
+    }
+  }
+  return last_only;
+}
+
 /* The layer list of a Sequential (a list, or {"layers": [...]}) or of a
    functional model that is a single chain input -> ... -> output. */
 static SwStatus
@@ -847,6 +915,11 @@ sw_keras_build(const cJSON* const config, const char* const keras_version,
                               path);
   }
   build->width = input_width;
+  if (!st && is_fixed_window(build, layers)) {
+    build->window = build->time_steps > (long)SW_MAX_WINDOW
+                      ? SW_MAX_WINDOW + 1U /* refused by sw_model_build */
+                      : (uint32_t)build->time_steps;
+  }
 
   cJSON_ArrayForEach(layer, (st ? NULL : layers))
   {
@@ -883,6 +956,7 @@ sw_keras_build(const cJSON* const config, const char* const keras_version,
     SwModelSpec spec;
     memset(&spec, 0, sizeof(spec));
     spec.input_width  = input_width;
+    spec.window       = build->window;
     spec.num_layers   = build->num_layers;
     spec.layers       = build->layers;
     spec.num_metadata = build->num_meta;

@@ -213,6 +213,17 @@ sw_model_save(const SwModel* const model, const char* const path,
                         "and a file path",
                         !model ? "model" : "path");
   }
+  /* Neither format has a window: the file would load as a streaming model
+     and compute something else. */
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  if (info.window) {
+    return sw_error_set(err, SW_ERR_UNSUPPORTED,
+                        "%s: the model is windowed (one stateless call over "
+                        "the last %u frames per output); RTNeural and "
+                        "GuitarML JSON hold only streaming models",
+                        path, info.window);
+  }
   cJSON*   root = NULL;
   SwStatus st   = SW_SUCCESS;
   switch (format) {

@@ -105,11 +105,30 @@ typedef enum {
   SW_LAYER_GRU,        /**< GRU, reset after (cuDNN) or before (Keras 2). */
   SW_LAYER_SIMPLE_RNN, /**< h = act(W x + bW + R h + bR). */
   SW_LAYER_DENSE,      /**< y = act(W x + b), applied per time step. */
-  /** Causal streaming Conv1D (Keras padding "causal", stride 1):
-      y_t = act(b + sum_k W_k x_{t-(K-1-k)d}); the state is the last (K-1)d
-      input frames, zeros after a reset. */
+  /** Conv1D. In a streaming model, causal (Keras padding "causal", stride
+      1): y_t = act(b + sum_k W_k x_{t-(K-1-k)d}); the state is the last
+      (K-1)d input frames, zeros after a reset. In a windowed model (see
+      SwModelSpec.window) any stride and padding, over the window. */
   SW_LAYER_CONV1D,
 } SwLayerType;
+
+/**
+   Conv1D padding, as Keras's `padding`, for an input sequence of T frames,
+   span S = (K-1)d + 1 and stride s. Output step j reads the padded input
+   at j*s + k*d for taps k = 0..K-1 (zeros outside the input).
+*/
+typedef enum {
+  /** (K-1)d zeros before the input: ceil(T/s) steps; the one padding a
+      streaming model has. */
+  SW_PADDING_CAUSAL = 0,
+  /** No padding: floor((T - S)/s) + 1 steps (windowed models only). */
+  SW_PADDING_VALID,
+  /** Keras/TensorFlow "same": ceil(T/s) steps, P = max((ceil(T/s) - 1)s
+      + S - T, 0) zeros of which floor(P/2) before the input and the rest
+      after (windowed models only; the zeros after the window's newest
+      frame stand for frames the model never sees, not look-ahead). */
+  SW_PADDING_SAME,
+} SwPadding;
 
 /**
    Keras activations. SW_ACT_DEFAULT means the layer's Keras default: tanh for
@@ -177,6 +196,11 @@ typedef struct {
   bool         unit_forget_bias; /**< LSTM initializer: forget bias 1. */
   uint32_t     kernel_size;      /**< Conv1D taps K (>= 1). */
   uint32_t     dilation;         /**< Conv1D dilation d (>= 1). */
+  /** Conv1D stride s (>= 1; 0 is taken as 1). Above 1 only in a windowed
+      model: the layer's output has one step per s input steps. */
+  uint32_t     stride;
+  /** Conv1D padding; anything but causal only in a windowed model. */
+  SwPadding    padding;
 
   const float* kernel;
   const float* recurrent_kernel;
@@ -204,14 +228,33 @@ typedef struct {
   const char* value;
 } SwMetaEntry;
 
+/** Longest window of a windowed model, in frames. */
+#define SW_MAX_WINDOW 65536U
+
 /**
    A whole model. Input column 0 is the audio (or first series); columns
    1 .. input_width-1 are knobs. The output width is the last layer's units.
+
+   window = 0: a streaming model: every layer keeps its state from frame to
+   frame (Keras stateful=True over one endless sequence).
+
+   window = W > 0: a windowed model (GuitarLSTM and other Keras models
+   trained on fixed windows with return_sequences=False): output frame t is
+   one stateless Keras call of the whole stack on input frames t-W+1 .. t
+   (frames before the first one, or before a reset, are zeros), and is the
+   last step of the last layer's output sequence. Each layer maps its input
+   sequence to an output sequence: Conv1D with its stride and padding,
+   recurrent layers from their initial state (zeros or learned) at the
+   window's first step, Dense per step. No layer may shrink the sequence
+   below one step. Nothing looks ahead (latency 0); the cost of one output
+   frame is that of a whole window, recomputed every frame. The stream's
+   state is the last W input frames.
 */
 typedef struct {
   uint32_t           input_width;
   uint32_t           num_layers;
   const SwLayerSpec* layers;
+  uint32_t           window; /**< W frames (1..SW_MAX_WINDOW); 0: streaming. */
   bool               skip;           /**< Add input column 0 to output 0. */
   float              input_gain_db;  /**< Applied to input column 0. */
   float              output_gain_db; /**< Applied to every output. */
@@ -271,6 +314,11 @@ typedef struct {
   size_t      state_size;  /**< Floats of state per stream, all layers. */
   size_t      num_params;  /**< Weights and biases in all layers. */
   uint32_t    num_metadata;
+  /** Window W of a windowed model (see SwModelSpec); 0: streaming. */
+  uint32_t    window;
+  /** Multiply-adds of one output frame through every layer (a windowed
+      model's whole window; a streaming model's one step). */
+  uint64_t    macs_per_frame;
 } SwModelInfo;
 
 /** [RT-safe] */
@@ -289,8 +337,17 @@ typedef struct {
   bool         use_bias;
   uint32_t     kernel_size; /**< Conv1D taps; 1 for other layers. */
   uint32_t     dilation;    /**< Conv1D dilation; 1 for other layers. */
-  /** 2U LSTM ([h, c]), U GRU and SimpleRNN, 0 Dense, (K-1)*d*I Conv1D (the
-      input history, oldest frame first). */
+  uint32_t     stride;      /**< Conv1D stride; 1 for other layers. */
+  SwPadding    padding;     /**< Conv1D padding; causal for other layers. */
+  /** Steps of the layer's output sequence within one window of a windowed
+      model (the last of the last layer's is the output); 1 when streaming. */
+  uint32_t     steps;
+  /** Streaming model: 2U LSTM ([h, c]), U GRU and SimpleRNN, 0 Dense,
+      (K-1)*d*I Conv1D (the input history, oldest frame first).
+      Windowed model: layer 0 holds the stream's whole state, the last
+      W input frames (W * model input_width floats, oldest frame first,
+      zeros before the first frame); every other layer 0 (their state
+      starts afresh every frame). */
   size_t       state_size;
   const float* kernel;           /**< [G*U x I], Conv1D [U x K*I] */
   const float* recurrent_kernel; /**< [G*U x U], NULL for Dense. */
@@ -403,7 +460,8 @@ sw_engine_model(const SwEngine* engine);
 SW_API SW_REALTIME const char*
 sw_engine_backend_name(const SwEngine* engine);
 
-/** Frames of latency the backend adds (0 for the CPU). [RT-safe] */
+/** Frames of latency the backend adds (0 for the CPU; 0 for windowed
+    models too: output t depends on input frames up to t only). [RT-safe] */
 SW_API SW_REALTIME uint32_t
 sw_engine_latency(const SwEngine* engine);
 
@@ -457,7 +515,8 @@ sw_engine_nonfinite_resets(const SwEngine* engine);
 
 /**
    Copy the state of layer `layer` ([h] or [h, c], sw_model_layer()'s
-   state_size floats per stream) into `dst`. With `stream` = -1, all streams
+   state_size floats per stream; a windowed model's input window on layer
+   0) into `dst`. With `stream` = -1, all streams
    in order: n = streams * state_size. A wrong `n` is an error that says the
    expected size (Keras reset_states shape check). Not concurrent with
    process. [non-RT]

@@ -338,8 +338,28 @@ read_layer(SpecJson* const file, const cJSON* const object,
       (!read_count(object, "kernel_size", 1U, SPEC_JSON_MAX_UNITS,
                    &layer->kernel_size, where, message, message_size) ||
        !read_count(object, "dilation", 1U, SPEC_JSON_MAX_UNITS,
-                   &layer->dilation, where, message, message_size))) {
+                   &layer->dilation, where, message, message_size) ||
+       !read_count(object, "stride", 1U, SPEC_JSON_MAX_UNITS,
+                   &layer->stride, where, message, message_size))) {
     return false;
+  }
+  const cJSON* const padding =
+    cJSON_GetObjectItemCaseSensitive(object, "padding");
+  if (padding) {
+    const char* const name =
+      cJSON_IsString(padding) ? padding->valuestring : "";
+    if (!strcmp(name, "causal")) {
+      layer->padding = SW_PADDING_CAUSAL;
+    } else if (!strcmp(name, "valid")) {
+      layer->padding = SW_PADDING_VALID;
+    } else if (!strcmp(name, "same")) {
+      layer->padding = SW_PADDING_SAME;
+    } else {
+      fail(message, message_size,
+           "%s.padding: expected \"causal\", \"valid\" or \"same\"",
+           where);
+      return false;
+    }
   }
 
   const size_t rows      = (size_t)gates * units;
@@ -402,6 +422,10 @@ read_spec(const char* const path, SpecJson* const file, char* const message,
     return false;
   }
   spec->input_width = input_width;
+  if (!read_count(root, "window", 0U, SW_MAX_WINDOW, &spec->window, path,
+                  message, message_size)) {
+    return false;
+  }
   const cJSON* const skip = cJSON_GetObjectItemCaseSensitive(root, "skip");
   spec->skip = cJSON_IsTrue(skip) ||
                (cJSON_IsNumber(skip) && skip->valuedouble != 0.0);

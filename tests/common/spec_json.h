@@ -4,7 +4,11 @@
   writes them into tests/data/golden/, see the README there).
 
     {"input_width": I, "skip": bool, "input_gain_db": 0, "output_gain_db": 0,
-     "layers": [{"type": "lstm"|"gru"|"simple_rnn"|"dense", "units": U,
+     "window": W (optional, 0: streaming),
+     "layers": [{"type": "lstm"|"gru"|"simple_rnn"|"dense"|"conv1d",
+                 "units": U,
+                 "kernel_size": K, "dilation": d, "stride": s,
+                 "padding": "causal"|"valid"|"same" (conv1d),
                  "activation": "<keras name>", "recurrent_activation": "...",
                  "gru_reset": "after"|"before", "use_bias": true,
                  "kernel": [G*U*In], "recurrent_kernel": [G*U*U],

@@ -328,8 +328,27 @@ main(void)
   conv[2].kernel_size         = 2;
   const SwModelSpec conv_spec = unit_spec(1, 4, conv);
 
+  /* A windowed model: its state is the last W input frames, which must
+     carry across calls; every layer type over the window. */
+  SwLayerSpec windowed[6] = {sw_layer_spec(SW_LAYER_CONV1D, 5),
+                             sw_layer_spec(SW_LAYER_CONV1D, 4),
+                             sw_layer_spec(SW_LAYER_GRU, 5),
+                             sw_layer_spec(SW_LAYER_SIMPLE_RNN, 4),
+                             sw_layer_spec(SW_LAYER_DENSE, 3),
+                             sw_layer_spec(SW_LAYER_DENSE, 1)};
+  windowed[0].kernel_size = 5;
+  windowed[0].stride      = 3;
+  windowed[0].padding     = SW_PADDING_SAME;
+  windowed[1].kernel_size = 2;
+  windowed[1].dilation    = 2;
+  windowed[1].padding     = SW_PADDING_VALID;
+  windowed[4].activation  = SW_ACT_TANH;
+  SwModelSpec windowed_spec = unit_spec(1, 6, windowed);
+  windowed_spec.window      = 37;
+
   TestModel models[] = {
     make_model("Conv1D stack", &conv_spec, 6),
+    make_model("windowed", &windowed_spec, 7),
     make_model("LSTM", &lstm_spec, 1),
     make_model("GRU reset_after", &gru_after_spec, 2),
     make_model("GRU reset_before", &gru_before_spec, 3),

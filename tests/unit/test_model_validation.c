@@ -299,6 +299,87 @@ check_conv1d_fields(void)
                   "layer 0", "initial state");
 }
 
+/* Stride and padding exist only in windowed models, whose every layer must
+   keep at least one step of the window; a windowed model reports its
+   window as the state of layer 0. */
+static void
+check_windowed_fields(void)
+{
+  SwLayerSpec layers[4] = {sw_layer_spec(SW_LAYER_CONV1D, 4),
+                           sw_layer_spec(SW_LAYER_CONV1D, 4),
+                           sw_layer_spec(SW_LAYER_LSTM, 5),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  layers[0].kernel_size = 12;
+  layers[0].stride      = 12;
+  layers[0].padding     = SW_PADDING_SAME;
+  layers[1].kernel_size = 12;
+  layers[1].stride      = 12;
+  layers[1].padding     = SW_PADDING_SAME;
+  SwModelSpec spec      = unit_spec(2, 4, layers);
+  spec.window           = 180;
+  SwError        err    = {SW_SUCCESS, ""};
+  SwModel* const model  = sw_model_build(&spec, 9, &err);
+  EXPECT(model != NULL, "a valid windowed model was refused: %s",
+         err.message);
+  if (model) {
+    SwModelInfo info;
+    SwLayerInfo layer;
+    sw_model_info(model, &info);
+    EXPECT(info.window == 180U && info.state_size == 360U,
+           "windowed model: window %u, state_size %zu; expected 180, 360",
+           info.window, info.state_size);
+    sw_model_layer(model, 0, &layer);
+    EXPECT(layer.stride == 12U && layer.padding == SW_PADDING_SAME &&
+             layer.steps == 15U && layer.state_size == 360U,
+           "layer 0: stride %u, padding %d, steps %u, state %zu; expected "
+           "12, same, 15, 360",
+           layer.stride, (int)layer.padding, layer.steps, layer.state_size);
+    sw_model_layer(model, 2, &layer);
+    EXPECT(layer.steps == 2U && layer.state_size == 0U,
+           "layer 2 (LSTM): steps %u, state %zu; expected 2 (ceil(15/12)), "
+           "0", layer.steps, layer.state_size);
+    sw_model_free(model);
+  }
+
+  spec.window = 0;
+  expect_rejected("Conv1D stride 12 in a streaming model", &spec,
+                  SW_ERR_BAD_MODEL, "layer 0", "stride is 12");
+  layers[0].stride = 1;
+  layers[1].stride = 1;
+  expect_rejected("Conv1D same padding in a streaming model", &spec,
+                  SW_ERR_BAD_MODEL, "layer 0", "padding is same");
+  layers[0].padding = SW_PADDING_VALID;
+  layers[1].padding = SW_PADDING_CAUSAL;
+  expect_rejected("Conv1D valid padding in a streaming model", &spec,
+                  SW_ERR_BAD_MODEL, "layer 0", "padding is valid");
+
+  /* 20 frames -> valid k12 s12: 1 step -> valid k12: too short. */
+  spec.window       = 20;
+  layers[0].stride  = 12;
+  layers[1].padding = SW_PADDING_VALID;
+  expect_rejected("a window too short for the strides", &spec,
+                  SW_ERR_BAD_MODEL, "layer 1", "needs at least");
+  spec.window = 10; /* shorter than layer 0's kernel */
+  expect_rejected("a window shorter than the kernel", &spec,
+                  SW_ERR_BAD_MODEL, "layer 0", "needs at least");
+  spec.window = SW_MAX_WINDOW + 1U;
+  expect_rejected("a window too long", &spec, SW_ERR_BAD_MODEL, "window",
+                  "expected 0");
+  layers[0].stride  = 1;
+  layers[0].padding = SW_PADDING_CAUSAL;
+  layers[1].stride  = 1;
+  layers[1].padding = SW_PADDING_CAUSAL;
+  layers[2].units   = 4096;
+  spec.window       = SW_MAX_WINDOW;
+  expect_rejected("a window costing too much per frame", &spec,
+                  SW_ERR_BAD_MODEL, "window", "multiply-adds");
+  layers[2].units   = 5;
+  spec.window       = 180;
+  layers[0].padding = (SwPadding)7;
+  expect_rejected("Conv1D padding out of range", &spec, SW_ERR_BAD_MODEL,
+                  "layer 0", "padding");
+}
+
 /* Put `value` into one element of a given array, expect rejection, undo. */
 static void
 expect_poison_rejected(float* const      array,
@@ -393,6 +474,7 @@ main(void)
   check_model_fields();
   check_layer_fields();
   check_conv1d_fields();
+  check_windowed_fields();
   check_non_finite_weights();
   check_engine_config();
   return unit_finish("model_validation");
