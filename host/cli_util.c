@@ -202,7 +202,7 @@ size_t
 cli_layer_params(const SwLayerInfo* layer)
 {
   const size_t rows   = (size_t)layer->gates * layer->units;
-  size_t       params = rows * layer->input_width;
+  size_t       params = rows * layer->input_width * layer->kernel_size;
   if (layer->recurrent_kernel) {
     params += rows * layer->units;
   }

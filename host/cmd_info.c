@@ -52,13 +52,28 @@ cmd_info_usage(FILE* stream)
 static bool
 is_recurrent(SwLayerType type)
 {
-  return type != SW_LAYER_DENSE;
+  return type == SW_LAYER_LSTM || type == SW_LAYER_GRU ||
+         type == SW_LAYER_SIMPLE_RNN;
 }
 
 static bool
 has_gates(SwLayerType type)
 {
   return type == SW_LAYER_LSTM || type == SW_LAYER_GRU;
+}
+
+static const char*
+padding_name(SwPadding padding)
+{
+  switch (padding) {
+  case SW_PADDING_CAUSAL:
+    return "causal";
+  case SW_PADDING_VALID:
+    return "valid";
+  case SW_PADDING_SAME:
+    return "same";
+  }
+  return "unknown";
 }
 
 static const char*
@@ -120,6 +135,15 @@ print_text(const SwModel* model, const char* path)
     if (layer.type == SW_LAYER_GRU) {
       printf(", reset %s", gru_reset_name(layer.gru_reset));
     }
+    if (layer.type == SW_LAYER_CONV1D) {
+      printf(", kernel %u, dilation %u, stride %u, padding %s",
+             layer.kernel_size, layer.dilation, layer.stride,
+             padding_name(layer.padding));
+    }
+    if (info.window && layer.steps) {
+      printf(", %u step%s per window", layer.steps,
+             layer.steps == 1 ? "" : "s");
+    }
     if (!layer.use_bias) {
       printf(", no bias");
     }
@@ -138,6 +162,13 @@ print_text(const SwModel* model, const char* path)
   }
   printf("params:        %zu\n", info.num_params);
   printf("state size:    %zu floats per stream\n", info.state_size);
+  if (info.window) {
+    printf("window:        %u frames (each output runs the whole model over the "
+           "last %u input frames)\n",
+           info.window, info.window);
+  }
+  printf("cost:          %llu multiply-adds per frame and stream\n",
+         (unsigned long long)info.macs_per_frame);
 
   printf("metadata:      %u entr%s\n",
          info.num_metadata,
@@ -299,6 +330,14 @@ add_layer(cJSON* layers, const SwLayerInfo* layer)
     return false;
   }
 
+  if (layer->type == SW_LAYER_CONV1D &&
+      (!cJSON_AddNumberToObject(item, "kernel_size", layer->kernel_size) ||
+       !cJSON_AddNumberToObject(item, "dilation", layer->dilation) ||
+       !cJSON_AddNumberToObject(item, "stride", layer->stride) ||
+       !cJSON_AddStringToObject(item, "padding", padding_name(layer->padding)))) {
+    return false;
+  }
+
   return cJSON_AddBoolToObject(item, "recurrent", is_recurrent(layer->type)) &&
          cJSON_AddBoolToObject(item, "use_bias", layer->use_bias) &&
          cJSON_AddNumberToObject(
@@ -361,6 +400,9 @@ describe(const SwModel* model, const char* path)
           : cJSON_AddNullToObject(root, "sample_rate")) &&
        cJSON_AddNumberToObject(root, "params", (double)info.num_params) &&
        cJSON_AddNumberToObject(root, "state_size", (double)info.state_size) &&
+       cJSON_AddNumberToObject(root, "window", info.window) &&
+       cJSON_AddNumberToObject(
+         root, "macs_per_frame", (double)info.macs_per_frame) &&
        add_metadata(root, model, info.num_metadata);
 
   if (!ok) {

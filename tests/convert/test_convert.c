@@ -19,6 +19,7 @@
 #include <statewave/statewave.h>
 
 #include <dirent.h>
+#include <unistd.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -643,6 +644,29 @@ make_folders(const char* path)
   mkdir(partial, 0777);
 }
 
+/* Start from an empty work folder: files left by an earlier run would make
+   "refused, yet OUT exists" fail. */
+static void
+empty_folder(const char* path)
+{
+  DIR* const dir = opendir(path);
+  if (!dir) {
+    return;
+  }
+  for (const struct dirent* entry = readdir(dir); entry;
+       entry = readdir(dir)) {
+    if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..")) {
+      continue;
+    }
+    char child[MAX_PATH];
+    snprintf(child, sizeof(child), "%s/%s", path, entry->d_name);
+    if (unlink(child) != 0) {
+      rmdir(child); /* the empty "a-directory" of the refusal checks */
+    }
+  }
+  closedir(dir);
+}
+
 int
 main(int argc, char** argv)
 {
@@ -654,6 +678,7 @@ main(int argc, char** argv)
   const char* const mode = argv[1];
   work_dir               = argv[2];
   make_folders(work_dir);
+  empty_folder(work_dir);
   if (!strcmp(mode, "files")) {
     for (int i = 3; i < argc; ++i) {
       round_trip_path(argv[i]);
