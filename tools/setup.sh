@@ -8,6 +8,7 @@ packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libcjson-dev libsndfile1-dev
   libhdf5-dev  # Keras .h5 models
+  libzip-dev  # Keras 3 .keras models
   valgrind  # the formats suite runs the loader under it
   clang libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz suite
 )

@@ -53,4 +53,9 @@ SwModel*
 sw_keras_h5_read(const char* data, size_t size, const char* path,
                  SwError* err);
 
+/* Keras 3 .keras (zip: config.json + model.weights.h5), by libzip. */
+SwModel*
+sw_keras3_read(const char* data, size_t size, const char* path,
+               SwError* err);
+
 #endif

@@ -31,6 +31,8 @@
 struct KerasWeights {
   hid_t       group; /* model_weights */
   const char* path;
+  /* Keras 3 (.keras): weights found by object path instead (keras3_zip.c) */
+  const KerasWeightLookup* lookup;
 };
 
 /* Debian's libhdf5 is built without thread safety: one HDF5 user at a
@@ -264,6 +266,9 @@ sw_keras_weight_count(KerasWeights* const weights, const char* const layer,
                       size_t* const count, SwError* const err)
 {
   *count = 0;
+  if (weights->lookup) {
+    return weights->lookup->count(weights->lookup->context, layer, count, err);
+  }
   if (!plain_layer_name(layer)) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
                         "%s: layer name \"%s\"; expected a name without '/'",
@@ -308,50 +313,30 @@ format_dims(char* const text, const size_t size, const size_t rank,
 }
 
 SwStatus
-sw_keras_weight(KerasWeights* const weights, const char* const layer,
-                const size_t index, const char* const field,
-                const size_t rank, const size_t* const dims,
-                float** const values, SwError* const err)
+sw_hdf5_read_weight(const hid_t group, const char* const name,
+                    const char* const path, const char* const layer,
+                    const char* const field, const size_t rank,
+                    const size_t* const dims, float** const values,
+                    SwError* const err)
 {
-  *values = NULL;
-  const char* const path = weights->path;
-  if (!plain_layer_name(layer) || rank == 0 || rank > SW_KERAS_MAX_RANK) {
-    return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "%s: layer \"%s\": weights cannot be located", path,
-                        layer);
-  }
-  const hid_t group = H5Gopen2(weights->group, layer, H5P_DEFAULT);
-  if (group < 0) {
-    return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "%s: layer \"%s\": model_weights/%s is missing; "
-                        "expected its %s",
-                        path, layer, layer, field);
-  }
-  StringList list  = {NULL, 0};
-  bool       found = false;
-  char       where[160];
-  snprintf(where, sizeof(where), "model_weights/%s", layer);
-  SwStatus st = read_string_list(group, where, "weight_names", &list, &found,
-                                 path, err);
+  *values     = NULL;
+  SwStatus st = SW_SUCCESS;
   hid_t dataset = -1, space = -1, type = -1;
   char  expected[96], got[96];
   format_dims(expected, sizeof(expected), rank, dims);
-  if (!st && index >= list.count) {
-    st = sw_error_set(err, SW_ERR_BAD_MODEL,
-                      "%s: layer \"%s\": weight_names lists %zu arrays; "
-                      "expected the %s %s as array %zu",
-                      path, layer, list.count, field, expected, index + 1U);
+  if (rank == 0 || rank > SW_KERAS_MAX_RANK) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: layer \"%s\": %s: weights cannot be located",
+                        path, layer, field);
   }
-  if (!st) {
-    dataset = H5Dopen2(group, list.items[index], H5P_DEFAULT);
-    space   = dataset < 0 ? -1 : H5Dget_space(dataset);
-    type    = dataset < 0 ? -1 : H5Dget_type(dataset);
-    if (dataset < 0 || space < 0 || type < 0) {
-      st = sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "%s: layer \"%s\": %s: dataset \"%s\" is missing or "
-                        "unreadable; expected an array %s",
-                        path, layer, field, list.items[index], expected);
-    }
+  dataset = H5Dopen2(group, name, H5P_DEFAULT);
+  space   = dataset < 0 ? -1 : H5Dget_space(dataset);
+  type    = dataset < 0 ? -1 : H5Dget_type(dataset);
+  if (dataset < 0 || space < 0 || type < 0) {
+    st = sw_error_set(err, SW_ERR_BAD_MODEL,
+                      "%s: layer \"%s\": %s: dataset \"%s\" is missing or "
+                      "unreadable; expected an array %s",
+                      path, layer, field, name, expected);
   }
   if (!st) {
     hsize_t   file_dims[8];
@@ -375,13 +360,13 @@ sw_keras_weight(KerasWeights* const weights, const char* const layer,
       st = sw_error_set(err, SW_ERR_BAD_MODEL,
                         "%s: layer \"%s\": %s (\"%s\") has shape %s; the "
                         "config implies %s",
-                        path, layer, field, list.items[index],
+                        path, layer, field, name,
                         file_rank < 0 ? "unknown" : got, expected);
     } else if (H5Tget_class(type) != H5T_FLOAT) {
       st = sw_error_set(err, SW_ERR_BAD_MODEL,
                         "%s: layer \"%s\": %s (\"%s\") is not floating "
                         "point",
-                        path, layer, field, list.items[index]);
+                        path, layer, field, name);
     }
   }
   size_t count = 1;
@@ -397,14 +382,14 @@ sw_keras_weight(KerasWeights* const weights, const char* const layer,
                      H5P_DEFAULT, data) < 0) {
     st = sw_error_set(err, SW_ERR_BAD_MODEL,
                       "%s: layer \"%s\": %s (\"%s\") cannot be read", path,
-                      layer, field, list.items[index]);
+                      layer, field, name);
   }
   for (size_t i = 0; !st && i < count; ++i) {
     if (!isfinite(data[i])) {
       st = sw_error_set(err, SW_ERR_BAD_MODEL,
                         "%s: layer \"%s\": %s (\"%s\") value %zu is not "
                         "finite; expected a float32 weight",
-                        path, layer, field, list.items[index], i);
+                        path, layer, field, name, i);
     }
   }
   if (st) {
@@ -421,15 +406,86 @@ sw_keras_weight(KerasWeights* const weights, const char* const layer,
   if (dataset >= 0) {
     H5Dclose(dataset);
   }
+  return st;
+}
+
+SwStatus
+sw_keras_weight(KerasWeights* const weights, const char* const layer,
+                const size_t index, const char* const field,
+                const size_t rank, const size_t* const dims,
+                float** const values, SwError* const err)
+{
+  *values = NULL;
+  if (weights->lookup) {
+    return weights->lookup->weight(weights->lookup->context, layer, index,
+                                   field, rank, dims, values, err);
+  }
+  const char* const path = weights->path;
+  if (!plain_layer_name(layer) || rank == 0 || rank > SW_KERAS_MAX_RANK) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: layer \"%s\": weights cannot be located", path,
+                        layer);
+  }
+  const hid_t group = H5Gopen2(weights->group, layer, H5P_DEFAULT);
+  if (group < 0) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: layer \"%s\": model_weights/%s is missing; "
+                        "expected its %s",
+                        path, layer, layer, field);
+  }
+  StringList list  = {NULL, 0};
+  bool       found = false;
+  char       where[160];
+  snprintf(where, sizeof(where), "model_weights/%s", layer);
+  SwStatus st = read_string_list(group, where, "weight_names", &list, &found,
+                                 path, err);
+  if (!st && index >= list.count) {
+    char expected[96];
+    format_dims(expected, sizeof(expected), rank, dims);
+    st = sw_error_set(err, SW_ERR_BAD_MODEL,
+                      "%s: layer \"%s\": weight_names lists %zu arrays; "
+                      "expected the %s %s as array %zu",
+                      path, layer, list.count, field, expected, index + 1U);
+  }
+  if (!st) {
+    st = sw_hdf5_read_weight(group, list.items[index], path, layer, field,
+                             rank, dims, values, err);
+  }
   free_strings(&list);
   H5Gclose(group);
   return st;
 }
 
+SwModel*
+sw_keras_build_lookup(const cJSON* const config,
+                      const char* const keras_version,
+                      const char* const backend,
+                      const KerasWeightLookup* const lookup,
+                      const char* const path, SwError* const err)
+{
+  KerasWeights source = {-1, path, lookup};
+  return sw_keras_build(config, keras_version, backend, &source, path, err);
+}
+
+void
+sw_hdf5_lock(void)
+{
+  pthread_mutex_lock(&hdf5_lock);
+  /* The library never prints: HDF5 would report every failed call (and
+     probing calls fail by design) on stderr. */
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void
+sw_hdf5_unlock(void)
+{
+  pthread_mutex_unlock(&hdf5_lock);
+}
+
 /* An HDF5 file held in memory: the bytes are copied into HDF5's core
    driver, so detection and reading both work on what was read once. */
-static hid_t
-open_image(const char* const data, const size_t size)
+hid_t
+sw_hdf5_open_image(const char* const data, const size_t size)
 {
   const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
   if (access < 0) {
@@ -492,7 +548,7 @@ read_open_file(const hid_t file, const char* const path, SwError* const err)
                  path);
     goto done;
   }
-  KerasWeights source = {weights, path};
+  KerasWeights source = {weights, path, NULL};
   model = sw_keras_build(config, version ? version : "", backend ? backend : "",
                          &source, path, err);
 
@@ -511,10 +567,7 @@ SwModel*
 sw_keras_h5_read(const char* const data, const size_t size,
                  const char* const path, SwError* const err)
 {
-  pthread_mutex_lock(&hdf5_lock);
-  /* The library never prints: HDF5 would report every failed call (and
-     probing calls fail by design) on stderr. */
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  sw_hdf5_lock();
   SwModel* model      = NULL;
   size_t   bad_offset = 0;
   if (!sw_hdf5_heap_ids_safe(data, size, &bad_offset)) {
@@ -523,10 +576,10 @@ sw_keras_h5_read(const char* const data, const size_t size,
                  "points outside its heap collection; expected a Keras .h5 "
                  "model",
                  path, bad_offset);
-    pthread_mutex_unlock(&hdf5_lock);
+    sw_hdf5_unlock();
     return NULL;
   }
-  const hid_t file = open_image(data, size);
+  const hid_t file = sw_hdf5_open_image(data, size);
   if (file < 0) {
     sw_error_set(err, SW_ERR_BAD_MODEL,
                  "%s: an HDF5 signature, but the file cannot be opened as "
@@ -536,6 +589,6 @@ sw_keras_h5_read(const char* const data, const size_t size,
     model = read_open_file(file, path, err);
     H5Fclose(file);
   }
-  pthread_mutex_unlock(&hdf5_lock);
+  sw_hdf5_unlock();
   return model;
 }

@@ -8,6 +8,7 @@
 #include "statewave/statewave.h"
 
 #include <cjson/cJSON.h>
+#include <hdf5.h>
 
 #include <stddef.h>
 
@@ -44,5 +45,47 @@ SwModel*
 sw_keras_build(const cJSON* config, const char* keras_version,
                const char* backend, KerasWeights* weights, const char* path,
                SwError* err);
+
+/* ---- shared with the Keras 3 .keras reader (keras3_zip.c) ------------ */
+
+/* A lookup of layer weights other than model_weights/<layer>/weight_names
+   (Keras 3 finds a layer's variables by object path): count and weight
+   answer as sw_keras_weight_count and sw_keras_weight do. */
+typedef struct {
+  void* context;
+  SwStatus (*count)(void* context, const char* layer, size_t* count,
+                    SwError* err);
+  SwStatus (*weight)(void* context, const char* layer, size_t index,
+                     const char* field, size_t rank, const size_t* dims,
+                     float** values, SwError* err);
+} KerasWeightLookup;
+
+/* sw_keras_build with the weights of `lookup`. */
+SwModel*
+sw_keras_build_lookup(const cJSON* config, const char* keras_version,
+                      const char* backend, const KerasWeightLookup* lookup,
+                      const char* path, SwError* err);
+
+/* The lock every libhdf5 user holds (Debian's libhdf5 is not thread-safe);
+   taking it also keeps libhdf5 from printing. */
+void
+sw_hdf5_lock(void);
+
+void
+sw_hdf5_unlock(void);
+
+/* The HDF5 file image bytes[0..size), opened read-only from a copy in
+   HDF5's core driver; negative when it cannot be opened. Hold the lock. */
+hid_t
+sw_hdf5_open_image(const char* bytes, size_t size);
+
+/* Dataset `name` of `group`, which must be a float array of exactly the
+   shape dims[0..rank) (checked before anything is allocated) with finite
+   values: a malloc'd C-order copy in *values. Messages name `path`,
+   `layer` and `field`. */
+SwStatus
+sw_hdf5_read_weight(hid_t group, const char* name, const char* path,
+                    const char* layer, const char* field, size_t rank,
+                    const size_t* dims, float** values, SwError* err);
 
 #endif

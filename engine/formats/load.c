@@ -16,7 +16,7 @@
 
 #define SW_FORMATS_READ                                                       \
   "GuitarML/Proteus JSON, NAM LSTM (.nam), RTNeural/AIDA-X JSON, Keras HDF5 "  \
-  "(.h5)"
+  "(.h5), Keras 3 (.keras)"
 
 static char*
 read_file(const char* const path, size_t* const size, SwError* const err)
@@ -84,6 +84,7 @@ static const SwJsonReader json_readers[] = {
 /* The readers of binary formats, recognised by their first bytes. */
 static const SwBinaryReader binary_readers[] = {
   {"keras-h5", "\x89HDF\r\n\x1a\n", 8, sw_keras_h5_read},
+  {"keras3", "PK\x03\x04", 4, sw_keras3_read},
 };
 
 /* Name formats Statewave recognises but cannot read in this version, so the
@@ -91,9 +92,6 @@ static const SwBinaryReader binary_readers[] = {
 static const char*
 unsupported_binary_format(const char* const data, const size_t size)
 {
-  if (starts_with(data, size, "PK\x03\x04", 4)) {
-    return "a zip archive (Keras 3 .keras?)";
-  }
   if (starts_with(data, size, "RIFF", 4)) {
     return "a RIFF/WAV audio file";
   }

@@ -570,6 +570,77 @@ damage_keras_files(const char* const models_dir, const bool quick)
   }
 }
 
+/* Keras 3 .keras (zip of config.json, model.weights.h5, metadata.json):
+   the files written by real Keras (KERAS3_TEST_DATA), truncated (the zip
+   directory is at the end: every truncation fails), with random flips and
+   swaps, and with model.weights.h5's stated size raised to 4 GiB in both
+   zip headers (a size must never be trusted). */
+static void
+damage_keras3_files(const bool quick)
+{
+  char* const  dir   = join_path(KERAS3_TEST_DATA, ".");
+  size_t       count = 0;
+  char** const names = list_files(dir, ".keras", &count);
+  if (!names || count == 0) {
+    fprintf(stderr, "FAIL: no .keras files in %s\n", dir);
+    ++failures;
+  }
+  for (size_t i = 0; names && i < count; ++i) {
+    if (quick && strcmp(names[i], "gru_reset_after.keras") != 0) {
+      continue;
+    }
+    char* const path   = join_path(dir, names[i]);
+    size_t      length = 0;
+    char* const data   = read_file(path, &length);
+    if (!data || length < 64) {
+      fprintf(stderr, "FAIL: cannot read %s\n", path);
+      ++failures;
+    } else {
+      const bool refused = strstr(names[i], "go_backwards") ||
+                           strstr(names[i], "no_weights") ||
+                           strstr(names[i], "broken_config");
+      judge_bytes(data, length, refused ? MUST_FAIL : MUST_LOAD, names[i]);
+      damage_truncations(data, length, names[i], quick);
+      damage_random(data, length, names[i], quick);
+      /* The weights' uncompressed size (local header +22, central
+         directory +24) stated as 0xfffffff0. */
+      static const char member[] = "model.weights.h5";
+      const size_t      name_length = sizeof(member) - 1U;
+      char* const       copy        = (char*)malloc(length);
+      size_t            patched     = 0;
+      if (!copy) {
+        exit(1);
+      }
+      memcpy(copy, data, length);
+      for (size_t at = 0; at + 46U + name_length <= length; ++at) {
+        const bool local   = !memcmp(copy + at, "PK\x03\x04", 4) &&
+                           !memcmp(copy + at + 30U, member, name_length);
+        const bool central = !memcmp(copy + at, "PK\x01\x02", 4) &&
+                             !memcmp(copy + at + 46U, member, name_length);
+        if (local || central) {
+          memcpy(copy + at + (local ? 22U : 24U), "\xf0\xff\xff\xff", 4);
+          ++patched;
+        }
+      }
+      char what[200];
+      snprintf(what, sizeof(what), "%s with model.weights.h5 stated as "
+               "4 GiB", names[i]);
+      if (patched == 2U) {
+        judge_bytes(copy, length, MUST_FAIL, what);
+      } else if (!strstr(names[i], "no_weights")) {
+        fprintf(stderr, "FAIL: %s: %zu zip headers of model.weights.h5\n",
+                names[i], patched);
+        ++failures;
+      }
+      free(copy);
+    }
+    free(data);
+    free(path);
+  }
+  free_list(names, count);
+  free(dir);
+}
+
 int
 main(const int argc, char** const argv)
 {
@@ -623,6 +694,7 @@ main(const int argc, char** const argv)
   damage_nam_files(argv[1], quick);
   damage_rtneural_files(argv[1], quick);
   damage_keras_files(argv[1], quick);
+  damage_keras3_files(quick);
   damage_generic(quick);
 
   unlink(case_path);
