@@ -26,6 +26,10 @@ lstm_hard_sigmoid_stateful.keras with metadata.json's keras_version set to
 network computed by Keras with the 0.2 slope, so a reader must switch
 semantics on the version, and the two references differ.
 
+tf_keras_hard_sigmoid.keras is written by tf.keras 2.x (tf-keras, in a
+subprocess with TF_USE_LEGACY_KERAS=1), whose .keras files say keras_version
+2.x and whose hard_sigmoid is 0.2x + 0.5: a real file of the Keras 2 kind.
+
 Refused files: go_backwards (not causal), a zip without model.weights.h5,
 one whose config.json is not JSON.
 
@@ -35,6 +39,7 @@ Usage: tools/.venv/bin/python tools/make_keras3_refs.py [--out DIR]
 
 import argparse
 import io
+import subprocess
 import json
 import os
 import sys
@@ -184,6 +189,47 @@ def keras2_hard_sigmoid(x):
     return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
 
 
+TF_KERAS_SCRIPT = r"""
+import os, sys
+import numpy as np
+import tf_keras as keras
+L = keras.layers
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from make_keras3_refs import seed_weights, test_input
+keras.utils.set_random_seed(0)
+model = keras.Sequential([
+    L.InputLayer(input_shape=(None, 1)),
+    L.LSTM(6, recurrent_activation="hard_sigmoid", return_sequences=True),
+    L.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True),
+    L.TimeDistributed(L.Dense(2)),
+    L.Dense(1, activation="hard_sigmoid"),
+])
+seed_weights(model, 9)
+x = test_input(1)
+np.save(sys.argv[3], model(x[None], training=False).numpy()[0])
+model.save(sys.argv[2])
+print(keras.__version__)
+"""
+
+
+def tf_keras_model(w):
+    """A .keras file written by tf.keras 2.x (hard_sigmoid = 0.2x + 0.5)."""
+    name = "tf_keras_hard_sigmoid"
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
+    reference = os.path.join(w.out, name + ".npy")
+    out = subprocess.run([sys.executable, "-c", TF_KERAS_SCRIPT,
+                          os.path.abspath(__file__), w.path(name), reference],
+                         env=env, check=True, capture_output=True, text=True)
+    version = out.stdout.strip().splitlines()[-1]
+    y = np.load(reference)
+    os.remove(reference)
+    rewrite_zip(w.path(name), normalise)
+    w.record(name, "match", test_input(1), y, "written by tf.keras %s "
+             "(keras_version 2.x: hard_sigmoid is 0.2x+0.5): LSTM(6) -> "
+             "LSTM(4), both hard_sigmoid -> TimeDistributed(Dense(2)) -> "
+             "Dense(1, hard_sigmoid)" % version)
+
+
 def models(w):
     keras.utils.clear_session()
     save_and_check(w, "lstm_sigmoid", keras.Sequential([
@@ -331,6 +377,7 @@ def main():
     keras.utils.set_random_seed(0)
     w = Writer(os.path.normpath(args.out))
     models(w)
+    tf_keras_model(w)
     w.finish()
     print("wrote %d files to %s (tensorflow %s, keras %s)"
           % (len(w.rows), w.out, tf.__version__, keras.__version__))
