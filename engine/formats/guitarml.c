@@ -220,51 +220,6 @@ add_meta(GuitarmlRead* const read, const char* const key,
   return SW_SUCCESS;
 }
 
-static SwStatus
-read_knobs(GuitarmlRead* const read, const cJSON* const knobs,
-           const GuitarmlShape* const shape, const char* const path,
-           SwError* const err)
-{
-  if (!cJSON_IsArray(knobs)) {
-    return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "%s: metadata.knobs is %s; expected an array of "
-                        "{name, min, max, default}",
-                        path, sw_json_kind(knobs));
-  }
-  const cJSON* knob = NULL;
-  cJSON_ArrayForEach(knob, knobs)
-  {
-    const uint32_t k = read->num_knobs;
-    if (k >= shape->inputs - 1U || k >= MAX_KNOBS) {
-      return sw_error_set(err, SW_ERR_BAD_MODEL,
-                          "%s: metadata.knobs has more entries than the "
-                          "model's %u knob inputs",
-                          path, shape->inputs - 1U);
-    }
-    const cJSON* const name = cJSON_GetObjectItemCaseSensitive(knob, "name");
-    double min = 0.0, max = 1.0, def = 0.5;
-    const cJSON* item = NULL;
-    if (((item = cJSON_GetObjectItemCaseSensitive(knob, "min")) &&
-         !sw_json_number_value(item, &min)) ||
-        ((item = cJSON_GetObjectItemCaseSensitive(knob, "max")) &&
-         !sw_json_number_value(item, &max)) ||
-        ((item = cJSON_GetObjectItemCaseSensitive(knob, "default")) &&
-         !sw_json_number_value(item, &def)) ||
-        (name && !cJSON_IsString(name))) {
-      return sw_error_set(err, SW_ERR_BAD_MODEL,
-                          "%s: metadata.knobs[%u]: expected {\"name\": string, "
-                          "\"min\", \"max\", \"default\": numbers}",
-                          path, k);
-    }
-    read->knobs[k].name          = name ? name->valuestring : NULL;
-    read->knobs[k].min           = (float)min;
-    read->knobs[k].max           = (float)max;
-    read->knobs[k].default_value = (float)def;
-    ++read->num_knobs;
-  }
-  return SW_SUCCESS;
-}
-
 /* Statewave's optional "metadata" object: free-text facts, the training
    sample rate and knob descriptions. */
 static SwStatus
@@ -298,7 +253,9 @@ read_metadata(GuitarmlRead* const read, const cJSON* const root,
       continue;
     }
     if (!strcmp(item->string, "knobs")) {
-      if ((st = read_knobs(read, item, shape, path, err))) {
+      const uint32_t inputs = shape->inputs - 1U;
+      if ((st = sw_json_knobs(item, inputs < MAX_KNOBS ? inputs : MAX_KNOBS,
+                              read->knobs, &read->num_knobs, path, err))) {
         return st;
       }
       continue;

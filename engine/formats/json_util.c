@@ -227,3 +227,49 @@ sw_json_floats(const cJSON* const item, const size_t rows, const size_t cols,
   }
   return SW_SUCCESS;
 }
+
+SwStatus
+sw_json_knobs(const cJSON* const knobs, const uint32_t max_knobs,
+              SwKnobSpec* const out, uint32_t* const count,
+              const char* const path, SwError* const err)
+{
+  *count = 0;
+  if (!cJSON_IsArray(knobs)) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: metadata.knobs is %s; expected an array of "
+                        "{name, min, max, default}",
+                        path, sw_json_kind(knobs));
+  }
+  const cJSON* knob = NULL;
+  cJSON_ArrayForEach(knob, knobs)
+  {
+    const uint32_t k = *count;
+    if (k >= max_knobs) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "%s: metadata.knobs has more entries than the "
+                          "model's %u knob inputs",
+                          path, max_knobs);
+    }
+    const cJSON* const name = cJSON_GetObjectItemCaseSensitive(knob, "name");
+    double       min = 0.0, max = 1.0, def = 0.5;
+    const cJSON* item = NULL;
+    if (((item = cJSON_GetObjectItemCaseSensitive(knob, "min")) &&
+         !sw_json_number_value(item, &min)) ||
+        ((item = cJSON_GetObjectItemCaseSensitive(knob, "max")) &&
+         !sw_json_number_value(item, &max)) ||
+        ((item = cJSON_GetObjectItemCaseSensitive(knob, "default")) &&
+         !sw_json_number_value(item, &def)) ||
+        (name && !cJSON_IsString(name))) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "%s: metadata.knobs[%u]: expected {\"name\": string, "
+                          "\"min\", \"max\", \"default\": numbers}",
+                          path, k);
+    }
+    out[k].name          = name ? name->valuestring : NULL;
+    out[k].min           = (float)min;
+    out[k].max           = (float)max;
+    out[k].default_value = (float)def;
+    ++*count;
+  }
+  return SW_SUCCESS;
+}

@@ -41,4 +41,11 @@ SwStatus
 sw_json_floats(const cJSON* item, size_t rows, size_t cols, float* dst,
                const char* field, const char* path, SwError* err);
 
+/* Statewave's "metadata.knobs": [{"name", "min", "max", "default"}, ...]
+   into knobs[0 .. *count), at most `max_knobs` (the model's knob inputs).
+   Names point into the JSON document. */
+SwStatus
+sw_json_knobs(const cJSON* knobs, uint32_t max_knobs, SwKnobSpec* out,
+              uint32_t* count, const char* path, SwError* err);
+
 #endif

@@ -30,6 +30,7 @@
 
 #define RTNEURAL_FORMAT "rtneural-json"
 #define MAX_META 64U
+#define MAX_KNOBS 16U
 /* Each file layer gives at most one canonical layer, with up to four
    weight arrays (kernel, recurrent kernel, two biases). */
 #define MAX_ARRAYS (4U * SW_MAX_LAYERS)
@@ -52,6 +53,8 @@ typedef struct {
   SwMetaEntry meta[MAX_META];
   char*       meta_values[MAX_META];
   uint32_t    num_meta;
+  SwKnobSpec  knobs[MAX_KNOBS]; /* Statewave's metadata.knobs */
+  uint32_t    num_knobs;
   double      sample_rate;
   uint32_t    input_width;
   bool        skip;
@@ -852,6 +855,15 @@ read_metadata(RtneuralRead* const read, const cJSON* const root,
       read->sample_rate = v;
       continue;
     }
+    if (!strcmp(item->string, "knobs")) {
+      /* Written by sw_model_save(); RTNeural and AIDA-X ignore it. */
+      const uint32_t inputs = read->input_width - 1U;
+      if ((st = sw_json_knobs(item, inputs < MAX_KNOBS ? inputs : MAX_KNOBS,
+                              read->knobs, &read->num_knobs, path, err))) {
+        return st;
+      }
+      continue;
+    }
     if (cJSON_IsString(item)) {
       value = item->valuestring;
     } else if (cJSON_IsNumber(item)) {
@@ -1021,6 +1033,8 @@ sw_rtneural_read(const cJSON* const root, const char* const path,
     spec.sample_rate    = read->sample_rate;
     spec.num_metadata   = read->num_meta;
     spec.metadata       = read->meta;
+    spec.num_knobs      = read->num_knobs;
+    spec.knobs          = read->knobs;
     model               = sw_model_build(&spec, 0, err);
     if (!model) {
       sw_error_prefix(err, "%s: ", path);

@@ -667,6 +667,32 @@ empty_folder(const char* path)
   closedir(dir);
 }
 
+/* Knob names, ranges and defaults travel in Statewave's metadata.knobs in
+   both formats (round_trip compares them). */
+static void
+round_trip_named_knobs(void)
+{
+  SwLayerSpec layers[2] = {sw_layer_spec(SW_LAYER_LSTM, 4),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  const SwKnobSpec knobs[2] = {{"drive", 0.0f, 10.0f, 2.5f},
+                               {"tone", -1.0f, 1.0f, 0.0f}};
+  SwModelSpec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.input_width = 3;
+  spec.num_layers  = 2;
+  spec.layers      = layers;
+  spec.num_knobs   = 2;
+  spec.knobs       = knobs;
+  SwError        err   = {SW_SUCCESS, ""};
+  SwModel* const model = sw_model_build(&spec, 11, &err);
+  if (!model) {
+    fail("named knobs: %s", err.message);
+    return;
+  }
+  round_trip(model, "named_knobs");
+  sw_model_free(model);
+}
+
 int
 main(int argc, char** argv)
 {
@@ -694,6 +720,7 @@ main(int argc, char** argv)
     round_trip_path(argv[3]);
   } else if (!strcmp(mode, "refusals")) {
     check_refusals();
+    round_trip_named_knobs();
   } else {
     fprintf(stderr, "test_convert: unknown mode or arguments\n");
     return 2;
