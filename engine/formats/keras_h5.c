@@ -570,6 +570,12 @@ sw_keras_h5_read(const char* const data, const size_t size,
   sw_hdf5_lock();
   SwModel* model      = NULL;
   size_t   bad_offset = 0;
+  /* libhdf5 1.10 crashes, leaks or allocates without bound on damaged
+     images: it only ever sees files whose structure was checked */
+  if (sw_hdf5_validate(data, size, path, err)) {
+    sw_hdf5_unlock();
+    return NULL;
+  }
   if (!sw_hdf5_heap_ids_safe(data, size, &bad_offset)) {
     sw_error_set(err, SW_ERR_BAD_MODEL,
                  "%s: damaged HDF5 file: the string reference at byte %zu "

@@ -33,6 +33,16 @@ sw_keras_weight(KerasWeights* weights, const char* layer, size_t index,
                 const char* field, size_t rank, const size_t* dims,
                 float** values, SwError* err);
 
+/* Whether libhdf5 can be handed the HDF5 image bytes[0..size) safely
+   (hdf5_validate.c): its structure walked from the superblock as libhdf5
+   walks it, every address, length and count checked against the image.
+   SW_ERR_BAD_MODEL ("<path>: damaged HDF5: ... at offset N") or
+   SW_ERR_UNSUPPORTED for HDF5 that h5py does not write. Call it before
+   sw_hdf5_open_image() on any image; needs no lock. */
+SwStatus
+sw_hdf5_validate(const char* bytes, size_t size, const char* path,
+                 SwError* err);
+
 /* Whether every global heap ID in the HDF5 image `bytes` can be followed
    by libhdf5 without reading out of bounds (hdf5_guard.c); else the offset
    of the first that cannot. */
