@@ -29,8 +29,16 @@
    Statewave does not verify when it is legal HDF5 that h5py does not write
    (version-2 object headers, chunked storage, shared messages, ...).
 
-   Global heap collections (variable-length strings) are checked by
-   hdf5_guard.c, which runs next. */
+   Variable-length attribute elements (tf.keras's strings) are global heap
+   IDs: each is followed into its collection, parsed as libhdf5 parses it,
+   since libhdf5 allocates the length an ID states before reading it.
+   hdf5_guard.c, which runs next, still scans the whole image for heap IDs
+   (it predates this walk).
+
+   The limits of this walk: it checks structure, not meaning (a weight may
+   be NaN; keras_h5.c checks values), it follows only what h5py writes,
+   and it stands in front of one libhdf5 version: what a later libhdf5
+   parses differently is not covered. */
 
 #include "keras_h5.h"
 
@@ -127,6 +135,7 @@ typedef struct {
   uint64_t btree, heap, stab_at;             /* symbol-table message */
   bool     has_type, has_space, has_layout;
   Type     type;
+  bool     extendible; /* a maximum dimension above the current one */
   uint64_t elements, layout_at;
   int      layout_class; /* 0 compact, 1 contiguous */
   uint64_t data_addr, data_size;
@@ -363,8 +372,10 @@ check_datatype(Walk* const walk, const unsigned char* const p,
 static bool
 check_dataspace(Walk* const walk, const unsigned char* const p,
                 const uint64_t length, const uint64_t at,
-                uint64_t* const used, uint64_t* const elements)
+                uint64_t* const used, uint64_t* const elements,
+                bool* const extendible)
 {
+  *extendible = false;
   if (length < 4U) {
     return fail(walk, at, "dataspace cut short");
   }
@@ -402,6 +413,7 @@ check_dataspace(Walk* const walk, const unsigned char* const p,
       if (max != UNDEF && max < dim) {
         return fail(walk, at, "dataspace dimension above its maximum");
       }
+      *extendible = *extendible || max != dim;
     }
     if (!multiply(count, dim, &count)) {
       return fail(walk, at, "dataspace with more elements than fit 64 bits");
@@ -456,21 +468,27 @@ heap_object(const Walk* const walk, const uint64_t addr, const uint64_t index,
    a null element, which libhdf5 reads as nothing. */
 static bool
 check_heap_id(Walk* const walk, const unsigned char* const p,
-              const uint64_t at, const uint64_t base_size)
+              const uint64_t at, const uint64_t base_size,
+              uint64_t* const total)
 {
   const uint64_t length = le(p, 4), addr = le(p + 4, 8), index = le(p + 12, 4);
   uint64_t       bytes = 0, object = 0;
   if (addr == 0) {
     return true;
   }
+  /* libhdf5 writes each element as one object of exactly its bytes; the
+     bytes of all elements of one attribute (each allocated) are bounded by
+     the file, as no two elements share an object in what h5py writes */
   if (!multiply(length, base_size, &bytes) || bytes > walk->size ||
-      !heap_object(walk, addr, index, &object) || object > bytes) {
+      *total > walk->size - bytes ||
+      !heap_object(walk, addr, index, &object) || object != bytes) {
     return fail(walk, at,
                 "variable-length data of %llu elements at global heap "
                 "%llu object %llu, which does not hold them",
                 (unsigned long long)length, (unsigned long long)addr,
                 (unsigned long long)index);
   }
+  *total += bytes;
   return true;
 }
 
@@ -521,8 +539,9 @@ check_attribute(Walk* const walk, const unsigned char* const p,
     return fail(walk, at, "attribute dataspace past the message end");
   }
   uint64_t elements = 0, used = 0;
+  bool     extendible = false;
   if (!check_dataspace(walk, p + pos, space_size, at + pos, &used,
-                       &elements)) {
+                       &elements, &extendible)) {
     return false;
   }
   pos += version == 1U ? align8(space_size) : space_size;
@@ -533,9 +552,10 @@ check_attribute(Walk* const walk, const unsigned char* const p,
                           "longer than its message",
                 (unsigned long long)elements, (unsigned long long)element);
   }
+  uint64_t total = 0;
   for (uint64_t i = 0; type.klass == 9U && i < elements; ++i) {
     if (!check_heap_id(walk, p + pos + 16U * i, at + pos + 16U * i,
-                       type.base_size)) {
+                       type.base_size, &total)) {
       return false;
     }
   }
@@ -597,8 +617,8 @@ check_fill(Walk* const walk, const unsigned char* const p,
       if (length < 4U || p[1] > 3U || p[2] > 2U) {
         return fail(walk, at, "fill value message fields");
       }
-      /* version 1 always has a size; version 2 only when defined */
-      defined = version == 1U || p[3] != 0;
+      /* the size and value follow only when one is defined */
+      defined = p[3] != 0;
       pos     = 4U;
     } else if (version == 3U) {
       if (length < 2U || (p[1] & 0xC0U) != 0) {
@@ -647,7 +667,8 @@ check_message(Walk* const walk, const unsigned type, const unsigned flags,
       return fail(walk, at, "second dataspace message");
     }
     object->has_space = true;
-    return check_dataspace(walk, p, length, at, &used, &object->elements);
+    return check_dataspace(walk, p, length, at, &used, &object->elements,
+                           &object->extendible);
   case MSG_DATATYPE:
     if (object->has_type) {
       return fail(walk, at, "second datatype message");
@@ -831,6 +852,12 @@ visit_object(Walk* const walk, const uint64_t addr, const unsigned depth,
     uint64_t bytes = 0;
     if (!object.has_type || !object.has_space) {
       return fail(walk, addr, "dataset without datatype or dataspace");
+    }
+    /* libhdf5 refuses (and leaks on) extendible compact or contiguous
+       data sets; h5py makes them chunked, which is refused above */
+    if (object.extendible) {
+      return fail(walk, object.layout_at,
+                  "extendible dataset without chunked storage");
     }
     if (!multiply(object.elements, object.type.size, &bytes) ||
         bytes != object.data_size) {
