@@ -481,6 +481,12 @@ build(const char* const config_text, const size_t config_size,
 
   sw_hdf5_lock();
   size_t bad_offset = 0;
+  /* libhdf5 1.10 crashes, leaks or allocates without bound on damaged
+     images: it only ever sees files whose structure was checked. */
+  if (sw_hdf5_validate(weights_data, weights_size, path, err)) {
+    sw_error_prefix(err, "model.weights.h5 in ");
+    goto done;
+  }
   if (!sw_hdf5_heap_ids_safe(weights_data, weights_size, &bad_offset)) {
     sw_error_set(err, SW_ERR_BAD_MODEL,
                  "%s: model.weights.h5 is damaged: the string reference at "
