@@ -136,7 +136,20 @@ cli_reset_getopt(void);
 /* Models                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/** Load a model, printing the library's message on failure. */
+/**
+   getopt_long value of --arch FILE (no short form), which every sub-command
+   that loads a model takes: the architecture of a Keras weights-only file.
+*/
+#define CLI_OPT_ARCH 0x100
+
+/** Remember --arch FILE for cli_load_model (NULL: none). */
+void
+cli_set_arch(const char* arch_path);
+
+/**
+   Load a model, printing the library's message on failure. With --arch
+   set, `path` is a Keras weights-only file built with that architecture.
+*/
 SwModel*
 cli_load_model(const char* path);
 

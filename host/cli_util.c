@@ -181,11 +181,22 @@ cli_parse_float(const char* text, float* value)
   return cli_scan_float(text, value, &end) && *end == '\0';
 }
 
+/* One --arch per run: the program loads one model per invocation. */
+static const char* arch_file = NULL;
+
+void
+cli_set_arch(const char* arch_path)
+{
+  arch_file = arch_path;
+}
+
 SwModel*
 cli_load_model(const char* path)
 {
   SwError  err   = {SW_SUCCESS, ""};
-  SwModel* model = sw_model_load(path, &err);
+  SwModel* model = arch_file ? sw_model_load_keras_weights(path, arch_file,
+                                                           &err)
+                             : sw_model_load(path, &err);
   if (!model) {
     if (!err.message[0]) {
       // Name the file even if the library left the message empty.

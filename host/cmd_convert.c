@@ -36,6 +36,8 @@ cmd_convert_usage(FILE* stream)
     "                   initial state as in NAM files, recurrent\n"
     "                   activations other than tanh and sigmoid, ...) are\n"
     "                   refused with the layer and the reason.\n"
+    "      --arch FILE  the architecture of a Keras weights-only .h5 IN\n"
+    "                   (model.save_weights): a JSON spec, see README\n"
     "  -v, --verbose    also print library information\n"
     "  -h, --help       print this help and exit\n"
     "\n"
@@ -72,6 +74,7 @@ cmd_convert(int argc, char** argv)
 {
   static const struct option long_options[] = {
     {"to", required_argument, NULL, 't'},
+    {"arch", required_argument, NULL, CLI_OPT_ARCH},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -92,6 +95,9 @@ cmd_convert(int argc, char** argv)
                                optarg);
       }
       format_set = true;
+      break;
+    case CLI_OPT_ARCH:
+      cli_set_arch(optarg);
       break;
     case 'v':
       cli_set_verbose(true);

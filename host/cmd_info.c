@@ -41,6 +41,8 @@ cmd_info_usage(FILE* stream)
     "                  object: frames, max_abs_error, tolerance, passed);\n"
     "                  fails when the file has no such pair or the error\n"
     "                  exceeds 1e-4\n"
+    "      --arch FILE the architecture of a Keras weights-only .h5 FILE\n"
+    "                  (model.save_weights): a JSON spec, see README\n"
     "  -v, --verbose   also print library information\n"
     "  -h, --help      print this help and exit\n"
     "\n"
@@ -441,6 +443,7 @@ cmd_info(int argc, char** argv)
 {
   static const struct option long_options[] = {
     {"json", no_argument, NULL, 'j'},
+    {"arch", required_argument, NULL, CLI_OPT_ARCH},
     {"verbose", no_argument, NULL, 'v'},
     {"verify", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -456,6 +459,9 @@ cmd_info(int argc, char** argv)
     switch (opt) {
     case 'j':
       json = true;
+      break;
+    case CLI_OPT_ARCH:
+      cli_set_arch(optarg);
       break;
     case 'v':
       cli_set_verbose(true);

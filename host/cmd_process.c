@@ -43,6 +43,8 @@ cmd_process_usage(FILE* stream)
     "format\n"
     "                       takes it, else float for WAV and AIFF, pcm24 for\n"
     "                       FLAC, vorbis for Ogg)\n"
+    "      --arch FILE      the architecture of a Keras weights-only .h5 model\n"
+    "                       (model.save_weights): a JSON spec, see README\n"
     "  -v, --verbose        also print library information and a summary\n"
     "  -h, --help           print this help and exit\n"
     "\n"
@@ -117,6 +119,7 @@ parse_options(int argc, char** argv, ProcessOptions* options)
     {"block", required_argument, NULL, 'b'},
     {"param", required_argument, NULL, 'p'},
     {"subtype", required_argument, NULL, 's'},
+    {"arch", required_argument, NULL, CLI_OPT_ARCH},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -150,6 +153,9 @@ parse_options(int argc, char** argv, ProcessOptions* options)
                                "float, double or vorbis",
                                optarg);
       }
+      break;
+    case CLI_OPT_ARCH:
+      cli_set_arch(optarg);
       break;
     case 'v':
       cli_set_verbose(true);

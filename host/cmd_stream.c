@@ -44,6 +44,8 @@ cmd_stream_usage(FILE* stream)
     "  -m, --model FILE   model file (required)\n"
     "  -b, --block N      most frames per processing call, 1..65536 "
     "(default 64)\n"
+    "      --arch FILE    the architecture of a Keras weights-only .h5\n"
+    "                     model (model.save_weights): a JSON spec, see README\n"
     "  -v, --verbose      also print library information\n"
     "  -h, --help         print this help and exit\n"
     "\n"
@@ -64,6 +66,7 @@ parse_options(int argc, char** argv, StreamOptions* options)
   static const struct option long_options[] = {
     {"model", required_argument, NULL, 'm'},
     {"block", required_argument, NULL, 'b'},
+    {"arch", required_argument, NULL, CLI_OPT_ARCH},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -84,6 +87,9 @@ parse_options(int argc, char** argv, StreamOptions* options)
                                optarg,
                                MAX_BLOCK);
       }
+      break;
+    case CLI_OPT_ARCH:
+      cli_set_arch(optarg);
       break;
     case 'v':
       cli_set_verbose(true);

@@ -27,6 +27,11 @@ typedef struct {
                    SwError* err);
 } SwBinaryReader;
 
+/* The whole file at `path` (at most the model size limit), malloc'd and
+   NUL-terminated, its length in *size; NULL with err filled (load.c). */
+char*
+sw_read_model_file(const char* path, size_t* size, SwError* err);
+
 /* GuitarML / Automated-GuitarAmpModelling JSON: model_data + state_dict. */
 bool
 sw_guitarml_detect(const cJSON* root);

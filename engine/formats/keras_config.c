@@ -868,6 +868,17 @@ sw_keras_build(const cJSON* const config, const char* const keras_version,
                const char* const backend, KerasWeights* const weights,
                const char* const path, SwError* const err)
 {
+  return sw_keras_build_extras(config, keras_version, backend, weights, NULL,
+                               path, err);
+}
+
+SwModel*
+sw_keras_build_extras(const cJSON* const config,
+                      const char* const keras_version,
+                      const char* const backend, KerasWeights* const weights,
+                      const KerasModelExtras* const extras,
+                      const char* const path, SwError* const err)
+{
   KerasBuild* const build = (KerasBuild*)calloc(1, sizeof(KerasBuild));
   if (!build) {
     sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
@@ -961,6 +972,10 @@ sw_keras_build(const cJSON* const config, const char* const keras_version,
     spec.layers       = build->layers;
     spec.num_metadata = build->num_meta;
     spec.metadata     = build->meta;
+    if (extras) {
+      spec.skip        = extras->skip;
+      spec.sample_rate = extras->sample_rate;
+    }
     model             = sw_model_build(&spec, 0, err);
     if (!model) {
       sw_error_prefix(err, "%s: ", path);

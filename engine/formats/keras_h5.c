@@ -7,11 +7,14 @@
    Strings may be fixed-length (Keras 2.x writes bytes) or variable-length
    (tf.keras writes str). This file only reads HDF5; keras_config.c turns the
    config into layers. Weights-only files (save_weights: layer groups at the
-   root, no model_config) carry no architecture and are refused. */
+   root, no model_config) carry no architecture: sw_keras_h5_read refuses
+   them, sw_keras_h5_read_weights_only builds them from a config made of an
+   architecture spec (keras_arch.c). */
 
 #include "error.h"
 #include "formats.h"
 #include "keras_h5.h"
+#include "model_impl.h"
 
 #include <hdf5.h>
 
@@ -522,7 +525,9 @@ read_open_file(const hid_t file, const char* const path, SwError* const err)
       sw_error_set(err, SW_ERR_UNSUPPORTED,
                    "%s: a Keras weights-only file (save_weights: layer "
                    "weights, no model_config attribute); an architecture is "
-                   "needed to run it: save the whole model with model.save()",
+                   "needed to run it: save the whole model with "
+                   "model.save(), or name an architecture with --arch FILE "
+                   "(see README)",
                    path);
     } else {
       sw_error_set(err, SW_ERR_BAD_MODEL,
@@ -563,18 +568,16 @@ done:
   return model;
 }
 
-SwModel*
-sw_keras_h5_read(const char* const data, const size_t size,
-                 const char* const path, SwError* const err)
+/* Hold the lock. libhdf5 1.10 crashes, leaks or allocates without bound on
+   damaged images: it only ever sees files whose structure was checked.
+   Negative (err filled) when the image is refused. */
+static hid_t
+open_checked_image(const char* const data, const size_t size,
+                   const char* const path, SwError* const err)
 {
-  sw_hdf5_lock();
-  SwModel* model      = NULL;
-  size_t   bad_offset = 0;
-  /* libhdf5 1.10 crashes, leaks or allocates without bound on damaged
-     images: it only ever sees files whose structure was checked */
+  size_t bad_offset = 0;
   if (sw_hdf5_validate(data, size, path, err)) {
-    sw_hdf5_unlock();
-    return NULL;
+    return -1;
   }
   if (!sw_hdf5_heap_ids_safe(data, size, &bad_offset)) {
     sw_error_set(err, SW_ERR_BAD_MODEL,
@@ -582,8 +585,7 @@ sw_keras_h5_read(const char* const data, const size_t size,
                  "points outside its heap collection; expected a Keras .h5 "
                  "model",
                  path, bad_offset);
-    sw_hdf5_unlock();
-    return NULL;
+    return -1;
   }
   const hid_t file = sw_hdf5_open_image(data, size);
   if (file < 0) {
@@ -591,8 +593,236 @@ sw_keras_h5_read(const char* const data, const size_t size,
                  "%s: an HDF5 signature, but the file cannot be opened as "
                  "HDF5 (truncated or damaged?); expected a Keras .h5 model",
                  path);
-  } else {
+  }
+  return file;
+}
+
+SwModel*
+sw_keras_h5_read(const char* const data, const size_t size,
+                 const char* const path, SwError* const err)
+{
+  sw_hdf5_lock();
+  SwModel*    model = NULL;
+  const hid_t file  = open_checked_image(data, size, path, err);
+  if (file >= 0) {
     model = read_open_file(file, path, err);
+    H5Fclose(file);
+  }
+  sw_hdf5_unlock();
+  return model;
+}
+
+/* ---- weights-only files with an architecture spec ----------------------- */
+
+/* The root-level layer groups of a weights-only file, as a weight lookup
+   for sw_keras_build: a layer the architecture names must have a group,
+   and every group with weights must be used by some layer (else the spec
+   describes another model). */
+typedef struct {
+  KerasWeights root;         /* group: the file's root */
+  const char*  weights_path;
+  const char*  arch_path;
+  StringList   layer_names;  /* the root's layer_names attribute */
+  bool*        used;         /* per layer_names entry */
+} RootWeights;
+
+/* "a, b, c" (shortened with "..." past the buffer) for messages. */
+static void
+list_names(const StringList* const names, char* const text, const size_t size)
+{
+  size_t used = 0;
+  text[0]     = '\0';
+  for (size_t i = 0; i < names->count && used < size; ++i) {
+    const int n = snprintf(text + used, size - used, "%s%s", i ? ", " : "",
+                           names->items[i]);
+    used += n > 0 ? (size_t)n : 0U;
+  }
+  if (used >= size && size > 4U) {
+    memcpy(text + size - 4U, "...", 4U);
+  }
+  if (names->count == 0) {
+    snprintf(text, size, "no layers");
+  }
+}
+
+static SwStatus
+root_weight_count(void* const context, const char* const layer,
+                  size_t* const count, SwError* const err)
+{
+  RootWeights* const root = (RootWeights*)context;
+  *count                  = 0;
+  for (size_t i = 0; i < root->layer_names.count; ++i) {
+    if (!strcmp(root->layer_names.items[i], layer)) {
+      root->used[i] = true;
+      return sw_keras_weight_count(&root->root, layer, count, err);
+    }
+  }
+  char present[512];
+  list_names(&root->layer_names, present, sizeof(present));
+  return sw_error_set(err, SW_ERR_BAD_MODEL,
+                      "%s: layer \"%s\" (from %s): no weight group %s in the "
+                      "file; it has: %s",
+                      root->weights_path, layer, root->arch_path, layer,
+                      present);
+}
+
+static SwStatus
+root_weight(void* const context, const char* const layer, const size_t index,
+            const char* const field, const size_t rank,
+            const size_t* const dims, float** const values,
+            SwError* const err)
+{
+  RootWeights* const root = (RootWeights*)context;
+  return sw_keras_weight(&root->root, layer, index, field, rank, dims, values,
+                         err);
+}
+
+/* How many entries the weight_names attribute of root group `layer` has,
+   whatever its type: Keras writes an empty float array for layers without
+   weights (InputLayer, Add), which is no list of strings. */
+static size_t
+listed_weight_count(const hid_t file, const char* const layer)
+{
+  size_t count = 0;
+  if (!plain_layer_name(layer) || H5Lexists(file, layer, H5P_DEFAULT) <= 0) {
+    return 0;
+  }
+  const hid_t group = H5Gopen2(file, layer, H5P_DEFAULT);
+  const hid_t attr =
+    group < 0 || H5Aexists(group, "weight_names") <= 0
+      ? -1
+      : H5Aopen(group, "weight_names", H5P_DEFAULT);
+  const hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+  const hssize_t points = space < 0 ? 0 : H5Sget_simple_extent_npoints(space);
+  count = points > 0 ? (size_t)points : 0U;
+  if (space >= 0) {
+    H5Sclose(space);
+  }
+  if (attr >= 0) {
+    H5Aclose(attr);
+  }
+  if (group >= 0) {
+    H5Gclose(group);
+  }
+  return count;
+}
+
+/* Whether every layer group that holds weights was used by the build. */
+static SwStatus
+check_all_groups_used(const RootWeights* const root, SwError* const err)
+{
+  for (size_t i = 0; i < root->layer_names.count; ++i) {
+    const size_t count =
+      root->used[i]
+        ? 0U
+        : listed_weight_count(root->root.group, root->layer_names.items[i]);
+    if (count) {
+      return sw_error_set(err, SW_ERR_BAD_MODEL,
+                          "%s: layer \"%s\" holds %zu weight arrays in the "
+                          "file, but the architecture %s has no layer of that "
+                          "name; expected every layer of the saved model",
+                          root->weights_path, root->layer_names.items[i],
+                          count, root->arch_path);
+    }
+  }
+  return SW_SUCCESS;
+}
+
+static SwModel*
+read_weights_only_file(const hid_t file, const char* const weights_path,
+                       const cJSON* const config,
+                       const char* const keras_version,
+                       const KerasModelExtras* const extras,
+                       const char* const arch_path, SwError* const err)
+{
+  char*       config_text = NULL;
+  char*       version     = NULL;
+  char*       backend     = NULL;
+  char*       described   = NULL;
+  SwModel*    model       = NULL;
+  bool        found       = false;
+  RootWeights root;
+  memset(&root, 0, sizeof(root));
+  root.weights_path = weights_path;
+  root.arch_path    = arch_path;
+
+  if (read_root_string(file, "model_config", &config_text, weights_path,
+                       err) ||
+      read_root_string(file, "keras_version", &version, weights_path, err) ||
+      read_root_string(file, "backend", &backend, weights_path, err)) {
+    goto done;
+  }
+  if (config_text) {
+    sw_error_set(err, SW_ERR_BAD_ARG,
+                 "%s: the file holds its own architecture (model_config); "
+                 "load it without the architecture %s",
+                 weights_path, arch_path);
+    goto done;
+  }
+  if (read_string_list(file, "the file", "layer_names", &root.layer_names,
+                       &found, weights_path, err)) {
+    goto done;
+  }
+  if (!found) {
+    sw_error_set(err, SW_ERR_BAD_MODEL,
+                 "%s: no layer_names attribute at the root; expected a Keras "
+                 "weights-only file (model.save_weights) for the "
+                 "architecture %s",
+                 weights_path, arch_path);
+    goto done;
+  }
+  root.used = (bool*)calloc(root.layer_names.count + 1U, sizeof(bool));
+  /* Config-side messages start with this, so they name both files. */
+  const size_t described_size =
+    strlen(weights_path) + strlen(arch_path) + 32U;
+  described = (char*)malloc(described_size);
+  if (!root.used || !described) {
+    sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", weights_path);
+    goto done;
+  }
+  snprintf(described, described_size, "%s with architecture %s",
+           weights_path, arch_path);
+  root.root.group                 = file;
+  root.root.path                  = described;
+  root.root.lookup                = NULL;
+  const KerasWeightLookup lookup  = {&root, root_weight_count, root_weight};
+  KerasWeights            through = {-1, described, &lookup};
+  model = sw_keras_build_extras(config,
+                                keras_version[0] ? keras_version
+                                : version        ? version
+                                                 : "",
+                                backend ? backend : "", &through, extras,
+                                described, err);
+  if (model && (check_all_groups_used(&root, err) ||
+                sw_model_set_origin(model, "keras-h5", weights_path, err))) {
+    sw_model_free(model);
+    model = NULL;
+  }
+
+done:
+  free(described);
+  free(root.used);
+  free_strings(&root.layer_names);
+  free(config_text);
+  free(version);
+  free(backend);
+  return model;
+}
+
+SwModel*
+sw_keras_h5_read_weights_only(const char* const data, const size_t size,
+                              const char* const weights_path,
+                              const cJSON* const config,
+                              const char* const keras_version,
+                              const KerasModelExtras* const extras,
+                              const char* const arch_path, SwError* const err)
+{
+  sw_hdf5_lock();
+  SwModel*    model = NULL;
+  const hid_t file  = open_checked_image(data, size, weights_path, err);
+  if (file >= 0) {
+    model = read_weights_only_file(file, weights_path, config, keras_version,
+                                   extras, arch_path, err);
     H5Fclose(file);
   }
   sw_hdf5_unlock();

@@ -56,6 +56,33 @@ sw_keras_build(const cJSON* config, const char* keras_version,
                const char* backend, KerasWeights* weights, const char* path,
                SwError* err);
 
+/* What a Keras config cannot say but an architecture spec may (keras_arch.c):
+   Statewave's input-to-output skip and the training sample rate. */
+typedef struct {
+  bool   skip;
+  double sample_rate; /* 0: unknown */
+} KerasModelExtras;
+
+/* sw_keras_build with `extras` (NULL: none). */
+SwModel*
+sw_keras_build_extras(const cJSON* config, const char* keras_version,
+                      const char* backend, KerasWeights* weights,
+                      const KerasModelExtras* extras, const char* path,
+                      SwError* err);
+
+/* A weights-only Keras file (save_weights: layer groups and layer_names at
+   the root, no model_config) in bytes[0..size), built with `config` (a
+   model_config translated from the architecture spec at `arch_path`).
+   Checked like sw_keras_h5_read before libhdf5 sees it. Messages name
+   `weights_path`, the layer and the field, and `arch_path`. An empty
+   `keras_version` takes the file's own. */
+SwModel*
+sw_keras_h5_read_weights_only(const char* bytes, size_t size,
+                              const char* weights_path, const cJSON* config,
+                              const char* keras_version,
+                              const KerasModelExtras* extras,
+                              const char* arch_path, SwError* err);
+
 /* ---- shared with the Keras 3 .keras reader (keras3_zip.c) ------------ */
 
 /* A lookup of layer weights other than model_weights/<layer>/weight_names

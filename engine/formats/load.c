@@ -18,8 +18,9 @@
   "GuitarML/Proteus JSON, NAM LSTM (.nam), RTNeural/AIDA-X JSON, Keras HDF5 "  \
   "(.h5), Keras 3 (.keras)"
 
-static char*
-read_file(const char* const path, size_t* const size, SwError* const err)
+char*
+sw_read_model_file(const char* const path, size_t* const size,
+                   SwError* const err)
 {
   struct stat info;
   if (stat(path, &info)) {
@@ -204,7 +205,7 @@ sw_model_load(const char* const path, SwError* const err)
     return NULL;
   }
   size_t      size = 0;
-  char* const data = read_file(path, &size, err);
+  char* const data = sw_read_model_file(path, &size, err);
   if (!data) {
     return NULL;
   }

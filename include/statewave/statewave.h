@@ -288,6 +288,39 @@ sw_model_load_memory(const void* data, size_t size, const char* name,
                      SwError* err);
 
 /**
+   Load a Keras weights-only file (`model.save_weights("w.h5")`: layer
+   groups, no model_config) with the architecture it was saved from, given
+   by the JSON file `arch_path`:
+
+     {"input_width": 1, "skip": true, "sample_rate": 44100,
+      "keras_version": "2.4.0",
+      "layers": [{"class_name": "GRU", "name": "gru",
+                  "config": {"units": 32, "return_sequences": true}},
+                 {"class_name": "Dense", "name": "dense",
+                  "config": {"units": 1}}]}
+
+   "layers" is a Keras Sequential model_config's layer list (what
+   model.to_json() writes; its layer classes and config keys, "units" /
+   "filters" required, others taking tf.keras 2's defaults); each "name"
+   selects that layer's weight group in the file. input_width and layers
+   are required; skip (add input column 0 to output 0, default false),
+   sample_rate (Hz) and keras_version (decides hard_sigmoid; default
+   Keras 2) are optional. A whole Keras model.to_json() document
+   ({"class_name": "Sequential", "config": ...}) is accepted as well.
+   The weights file passes the same structural checks as sw_model_load()
+   before libhdf5 reads it. Errors: SW_ERR_IO (a file cannot be read),
+   SW_ERR_BAD_MODEL (messages name the weights file, the layer, the field
+   and the architecture file: a layer without a weight group, a shape the
+   spec does not imply, a weight group the spec does not use, a missing or
+   wrong spec field), SW_ERR_UNSUPPORTED (a layer Statewave does not run),
+   SW_ERR_BAD_ARG (NULL paths, or a whole-model file that carries its own
+   architecture). [non-RT]
+*/
+SW_API SwModel*
+sw_model_load_keras_weights(const char* weights_path, const char* arch_path,
+                            SwError* err);
+
+/**
    Build a model from a spec. Weights not given are drawn with the Keras
    initializers from a generator seeded with `seed`, so the same spec and
    seed give the same model. Every dimension is validated. [non-RT]
