@@ -1879,6 +1879,101 @@ test_convert(void)
   expect_error(1, "absent.json: cannot open", bad_in);
 }
 
+/* --arch FILE: a Keras weights-only file with its architecture spec, the
+   same for every sub-command that loads a model. */
+static void
+test_keras_arch(void)
+{
+  char weights[PATH_SIZE], arch[PATH_SIZE], input[PATH_SIZE];
+  char reference[PATH_SIZE];
+  snprintf(weights, sizeof(weights), "%s/tests/data/keras/weights_only.h5",
+           source_root);
+  snprintf(arch, sizeof(arch), "%s/tests/data/keras/weights_only.arch.json",
+           source_root);
+  snprintf(input, sizeof(input), "%s/tests/data/keras/weights_only.in.csv",
+           source_root);
+  snprintf(reference, sizeof(reference),
+           "%s/tests/data/keras/weights_only.ref.csv", source_root);
+
+  static const char* const commands[] = {"process", "stream", "info",
+                                         "convert"};
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); ++i) {
+    const char* const help[] = {commands[i], "--help", NULL};
+    RunResult         result = expect_status(0, NULL, help);
+    check(contains(result.out, "--arch FILE"), "%s --help lacks --arch",
+          commands[i]);
+    run_result_free(&result);
+  }
+
+  /* Without --arch: refused, pointing at the option. */
+  const char* const refused[] = {"info", weights, NULL};
+  expect_error(1, "name an architecture with --arch FILE (see README)",
+               refused);
+
+  const char* const info[] = {"info", "--arch", arch, weights, NULL};
+  RunResult         result = expect_status(0, NULL, info);
+  check(contains(result.out, "layer 0:     GRU, input 1, 4 units") &&
+          contains(result.out, "format:        keras-h5"),
+        "info --arch lacks the GRU layer");
+  run_result_free(&result);
+
+  /* stream --arch against Keras's own output. */
+  const char* const stream[] = {"stream", "--arch", arch, "-m", weights,
+                                NULL};
+  result = expect_status(0, input, stream);
+  size_t      rows = 0;
+  float       worst = 0.0f;
+  FILE* const expected = fopen(reference, "r");
+  check(expected != NULL, "cannot open %s", reference);
+  const char* line = result.out;
+  float       want = 0.0f;
+  while (expected && line && *line && fscanf(expected, "%f", &want) == 1) {
+    const float got = strtof(line, NULL);
+    const float d   = fabsf(got - want);
+    worst           = d > worst || d != d ? d : worst;
+    ++rows;
+    line = strchr(line, '\n');
+    line = line ? line + 1 : NULL;
+  }
+  if (expected) {
+    fclose(expected);
+  }
+  printf("stream --arch: %zu frames, max |statewave - keras| = %.3g\n", rows,
+         (double)worst);
+  check(rows == 96U && worst <= 1e-5f, "stream --arch: %zu frames, error %g",
+        rows, (double)worst);
+  run_result_free(&result);
+
+  /* convert --arch writes a file that loads on its own. */
+  char converted[PATH_SIZE];
+  snprintf(converted, sizeof(converted), "%s", work_path("arch.aidax"));
+  const char* const convert[] = {"convert", "--arch", arch, weights,
+                                 converted, NULL};
+  result = expect_status(0, NULL, convert);
+  run_result_free(&result);
+  const char* const info_converted[] = {"info", converted, NULL};
+  result = expect_status(0, NULL, info_converted);
+  check(contains(result.out, "layer 0:     GRU, input 1, 4 units"),
+        "the converted weights-only model lacks its GRU");
+  run_result_free(&result);
+
+  /* A wrong spec: exit 1 naming the file, the spec and the layer. */
+  char wrong[PATH_SIZE];
+  snprintf(wrong, sizeof(wrong), "%s", work_path("wrong.arch.json"));
+  FILE* const file = fopen(wrong, "w");
+  if (check(file != NULL, "cannot write %s", wrong)) {
+    fputs("{\"input_width\": 1, \"layers\": [{\"class_name\": \"GRU\", "
+          "\"name\": \"rnn\", \"config\": {\"units\": 4}}]}\n",
+          file);
+    fclose(file);
+  }
+  const char* const bad[] = {"process", "--arch", wrong, "-m", weights,
+                             work_path("in.wav"), work_path("out.wav"), NULL};
+  expect_error(1, "layer \"rnn\" (from ", bad);
+  const char* const no_value[] = {"info", weights, "--arch", NULL};
+  expect_error(2, "option '--arch' needs a value", no_value);
+}
+
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1904,6 +1999,7 @@ static const TestCase cases[] = {
   {"info_verify", test_info_verify},
   {"default_preset", test_default_preset},
   {"convert", test_convert},
+  {"keras_arch", test_keras_arch},
 };
 
 int
