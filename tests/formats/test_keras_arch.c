@@ -114,9 +114,14 @@ check_matches(const char* const weights, const char* const arch,
   float       whole = INFINITY;
   const float error =
     error_against(model, input, reference, exact_frames, &whole);
-  printf("%s + %s: max |statewave - keras| = %.3g (first %zu frames), %.3g "
-         "(all)\n",
-         weights, arch, (double)error, exact_frames, (double)whole);
+  if (exact_frames == SIZE_MAX) {
+    printf("%s + %s: max |statewave - keras| = %.3g\n", weights, arch,
+           (double)whole);
+  } else {
+    printf("%s + %s: max |statewave - keras| = %.3g (first %zu frames), "
+           "%.3g (all)\n",
+           weights, arch, (double)error, exact_frames, (double)whole);
+  }
   CHECK(error <= tolerance, "%s: error %.3g exceeds %.1g", weights,
         (double)error, (double)tolerance);
   CHECK(whole <= drift, "%s: error %.3g over the whole input exceeds %.1g",
