@@ -12,6 +12,7 @@
 #include "error.h"
 #include "formats.h"
 #include "json_util.h"
+#include "metadata.h"
 #include "model_impl.h"
 
 #include <math.h>
@@ -22,7 +23,6 @@
 #define GUITARML_FORMAT "guitarml-json"
 /* The GuitarML training pipeline and the Proteus plugin run at 44.1 kHz. */
 #define GUITARML_DEFAULT_RATE 44100.0
-#define MAX_META 64U
 #define MAX_KNOBS 16U
 
 typedef struct {
@@ -41,9 +41,7 @@ typedef struct {
   SwLayerSpec* layers;
   float**      arrays;
   size_t       num_arrays;
-  SwMetaEntry  meta[MAX_META];
-  char*        meta_values[MAX_META];
-  uint32_t     num_meta;
+  SwMetaList   meta;
   SwKnobSpec   knobs[MAX_KNOBS];
   uint32_t     num_knobs;
   double       sample_rate;
@@ -200,26 +198,6 @@ read_layers(GuitarmlRead* const read, const cJSON* const root,
                      path, err);
 }
 
-static SwStatus
-add_meta(GuitarmlRead* const read, const char* const key,
-         const char* const value, const char* const path, SwError* const err)
-{
-  if (read->num_meta == MAX_META) {
-    return SW_SUCCESS; /* more is not worth showing */
-  }
-  const size_t n    = strlen(value) + 1U;
-  char* const  copy = (char*)malloc(n);
-  if (!copy) {
-    return sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
-  }
-  memcpy(copy, value, n);
-  read->meta_values[read->num_meta] = copy;
-  read->meta[read->num_meta].key    = key;
-  read->meta[read->num_meta].value  = copy;
-  ++read->num_meta;
-  return SW_SUCCESS;
-}
-
 /* Statewave's optional "metadata" object: free-text facts, the training
    sample rate and knob descriptions. */
 static SwStatus
@@ -238,8 +216,6 @@ read_metadata(GuitarmlRead* const read, const cJSON* const root,
   SwStatus     st   = SW_SUCCESS;
   cJSON_ArrayForEach(item, meta)
   {
-    char        number[64];
-    const char* value = NULL;
     double      v     = 0.0;
     if (!strcmp(item->string, "samplerate") ||
         !strcmp(item->string, "sample_rate")) {
@@ -260,23 +236,13 @@ read_metadata(GuitarmlRead* const read, const cJSON* const root,
       }
       continue;
     }
-    if (cJSON_IsString(item)) {
-      value = item->valuestring;
-    } else if (cJSON_IsNumber(item)) {
-      snprintf(number, sizeof(number), "%.9g", item->valuedouble);
-      value = number;
-    } else if (cJSON_IsBool(item)) {
-      value = cJSON_IsTrue(item) ? "true" : "false";
-    } else {
-      continue; /* nested values are not shown */
-    }
-    if ((st = add_meta(read, item->string, value, path, err))) {
+    if ((st = sw_meta_add_json(&read->meta, item, path, err))) {
       return st;
     }
   }
   if (read->sample_rate == 0.0) {
     read->sample_rate = GUITARML_DEFAULT_RATE;
-    st = add_meta(read, "sample_rate_note",
+    st = sw_meta_add(&read->meta, "sample_rate_note",
                   "not stated in the file; GuitarML models are trained at "
                   "44.1 kHz",
                   path, err);
@@ -290,9 +256,7 @@ free_read(GuitarmlRead* const read)
   for (size_t i = 0; i < read->num_arrays; ++i) {
     free(read->arrays[i]);
   }
-  for (uint32_t i = 0; i < read->num_meta; ++i) {
-    free(read->meta_values[i]);
-  }
+  sw_meta_free(&read->meta);
   free(read->arrays);
   free(read->layers);
 }
@@ -324,8 +288,8 @@ sw_guitarml_read(const cJSON* const root, const char* const path,
     spec.sample_rate  = read.sample_rate;
     spec.num_knobs    = read.num_knobs;
     spec.knobs        = read.knobs;
-    spec.num_metadata = read.num_meta;
-    spec.metadata     = read.meta;
+    spec.num_metadata = read.meta.count;
+    spec.metadata     = read.meta.entries;
     model             = sw_model_build(&spec, 0, err);
     if (!model) {
       sw_error_prefix(err, "%s: ", path);

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "formats.h"
 #include "json_util.h"
+#include "metadata.h"
 #include "model_impl.h"
 
 #include <float.h>
@@ -37,7 +38,6 @@
 /* NAM's trainer and plugin assume 48 kHz when a file does not say. */
 #define NAM_DEFAULT_RATE 48000.0
 #define NAM_MAX_RATE 10.0e6
-#define MAX_META 64U
 
 typedef struct {
   uint32_t inputs;
@@ -52,9 +52,7 @@ typedef struct {
   float*       split;      /* kernels and recurrent kernels, per layer */
   float*       zero_bias;  /* [4H] zeros: the recurrent bias */
   SwLayerSpec* layers;
-  SwMetaEntry  meta[MAX_META];
-  char*        meta_values[MAX_META];
-  uint32_t     num_meta;
+  SwMetaList   meta;
   double       sample_rate;
 } NamRead;
 
@@ -297,26 +295,6 @@ make_layers(NamRead* const read, const NamShape* const shape,
   return SW_SUCCESS;
 }
 
-static SwStatus
-add_meta(NamRead* const read, const char* const key, const char* const value,
-         const char* const path, SwError* const err)
-{
-  if (read->num_meta == MAX_META) {
-    return SW_SUCCESS; /* more is not worth showing */
-  }
-  const size_t n    = strlen(value) + 1U;
-  char* const  copy = (char*)malloc(n);
-  if (!copy) {
-    return sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
-  }
-  memcpy(copy, value, n);
-  read->meta_values[read->num_meta] = copy;
-  read->meta[read->num_meta].key    = key;
-  read->meta[read->num_meta].value  = copy;
-  ++read->num_meta;
-  return SW_SUCCESS;
-}
-
 /* "version", the top-level "sample_rate" and the flat entries of the
    "metadata" object (loudness, levels, gear, author, ...); nested values
    such as "date" and "training" are not shown. */
@@ -333,8 +311,8 @@ read_metadata(NamRead* const read, const cJSON* const root,
                         "\"0.5.4\"",
                         path, sw_json_kind(version));
   }
-  if (version && (st = add_meta(read, "version", version->valuestring, path,
-                                err))) {
+  if (version && (st = sw_meta_add(&read->meta, "version",
+                                   version->valuestring, path, err))) {
     return st;
   }
 
@@ -359,24 +337,12 @@ read_metadata(NamRead* const read, const cJSON* const root,
   const cJSON*       item    = NULL;
   cJSON_ArrayForEach(item, entries)
   {
-    char        number[64];
-    const char* value = NULL;
-    if (cJSON_IsString(item)) {
-      value = item->valuestring;
-    } else if (cJSON_IsNumber(item)) {
-      snprintf(number, sizeof(number), "%.9g", item->valuedouble);
-      value = number;
-    } else if (cJSON_IsBool(item)) {
-      value = cJSON_IsTrue(item) ? "true" : "false";
-    } else {
-      continue; /* null and nested values are not shown */
-    }
-    if ((st = add_meta(read, item->string, value, path, err))) {
+    if ((st = sw_meta_add_json(&read->meta, item, path, err))) {
       return st;
     }
   }
   if (!rate) {
-    st = add_meta(read, "sample_rate_note",
+    st = sw_meta_add(&read->meta, "sample_rate_note",
                   "not stated in the file; NAM assumes 48 kHz", path, err);
   }
   return st;
@@ -385,9 +351,7 @@ read_metadata(NamRead* const read, const cJSON* const root,
 static void
 free_read(NamRead* const read)
 {
-  for (uint32_t i = 0; i < read->num_meta; ++i) {
-    free(read->meta_values[i]);
-  }
+  sw_meta_free(&read->meta);
   free(read->layers);
   free(read->zero_bias);
   free(read->split);
@@ -416,8 +380,8 @@ sw_nam_read(const cJSON* const root, const char* const path,
     spec.num_layers   = shape.layers + 1U;
     spec.layers       = read.layers;
     spec.sample_rate  = read.sample_rate;
-    spec.num_metadata = read.num_meta;
-    spec.metadata     = read.meta;
+    spec.num_metadata = read.meta.count;
+    spec.metadata     = read.meta.entries;
     model             = sw_model_build(&spec, 0, err);
     if (!model) {
       sw_error_prefix(err, "%s: ", path);

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "formats.h"
 #include "json_util.h"
+#include "metadata.h"
 #include "model_impl.h"
 
 #include <math.h>
@@ -29,7 +30,6 @@
 #include <string.h>
 
 #define RTNEURAL_FORMAT "rtneural-json"
-#define MAX_META 64U
 #define MAX_KNOBS 16U
 /* Each file layer gives at most one canonical layer, with up to four
    weight arrays (kernel, recurrent kernel, two biases). */
@@ -50,9 +50,7 @@ typedef struct {
   bool        is_identity[SW_MAX_LAYERS];
   float*      arrays[MAX_ARRAYS];
   size_t      num_arrays;
-  SwMetaEntry meta[MAX_META];
-  char*       meta_values[MAX_META];
-  uint32_t    num_meta;
+  SwMetaList   meta;
   SwKnobSpec  knobs[MAX_KNOBS]; /* Statewave's metadata.knobs */
   uint32_t    num_knobs;
   double      sample_rate;
@@ -805,26 +803,6 @@ read_header(RtneuralRead* const read, const cJSON* const root,
   return SW_SUCCESS;
 }
 
-static SwStatus
-add_meta(RtneuralRead* const read, const char* const key,
-         const char* const value, const char* const path, SwError* const err)
-{
-  if (read->num_meta == MAX_META) {
-    return SW_SUCCESS; /* more is not worth showing */
-  }
-  const size_t n    = strlen(value) + 1U;
-  char* const  copy = (char*)malloc(n);
-  if (!copy) {
-    return sw_error_set(err, SW_ERR_NO_MEMORY, "%s: out of memory", path);
-  }
-  memcpy(copy, value, n);
-  read->meta_values[read->num_meta] = copy;
-  read->meta[read->num_meta].key    = key;
-  read->meta[read->num_meta].value  = copy;
-  ++read->num_meta;
-  return SW_SUCCESS;
-}
-
 /* AIDA-X's "metadata": free-text facts and the training sample rate, which
    AIDA-X's exporter writes as a string ("48000"). */
 static SwStatus
@@ -841,8 +819,6 @@ read_metadata(RtneuralRead* const read, const cJSON* const root,
   SwStatus     st   = SW_SUCCESS;
   cJSON_ArrayForEach(item, meta)
   {
-    char        number[64];
-    const char* value = NULL;
     double      v     = 0.0;
     if (!strcmp(item->string, "samplerate") ||
         !strcmp(item->string, "sample_rate")) {
@@ -864,22 +840,12 @@ read_metadata(RtneuralRead* const read, const cJSON* const root,
       }
       continue;
     }
-    if (cJSON_IsString(item)) {
-      value = item->valuestring;
-    } else if (cJSON_IsNumber(item)) {
-      snprintf(number, sizeof(number), "%.9g", item->valuedouble);
-      value = number;
-    } else if (cJSON_IsBool(item)) {
-      value = cJSON_IsTrue(item) ? "true" : "false";
-    } else {
-      continue; /* nested values are not shown */
-    }
-    if ((st = add_meta(read, item->string, value, path, err))) {
+    if ((st = sw_meta_add_json(&read->meta, item, path, err))) {
       return st;
     }
   }
   if (read->sample_rate == 0.0) {
-    st = add_meta(read, "sample_rate_note",
+    st = sw_meta_add(&read->meta, "sample_rate_note",
                   "not stated in the file; RTNeural and AIDA-X run a model "
                   "at the host rate without resampling (AIDA-X's trainer "
                   "uses 48 kHz audio)",
@@ -1001,9 +967,7 @@ free_read(RtneuralRead* const read)
   for (size_t i = 0; i < read->num_arrays; ++i) {
     free(read->arrays[i]);
   }
-  for (uint32_t i = 0; i < read->num_meta; ++i) {
-    free(read->meta_values[i]);
-  }
+  sw_meta_free(&read->meta);
   free(read->reference_in);
   free(read->reference_out);
   free(read);
@@ -1031,8 +995,8 @@ sw_rtneural_read(const cJSON* const root, const char* const path,
     spec.input_gain_db  = read->input_gain_db;
     spec.output_gain_db = read->output_gain_db;
     spec.sample_rate    = read->sample_rate;
-    spec.num_metadata   = read->num_meta;
-    spec.metadata       = read->meta;
+    spec.num_metadata   = read->meta.count;
+    spec.metadata       = read->meta.entries;
     spec.num_knobs      = read->num_knobs;
     spec.knobs          = read->knobs;
     model               = sw_model_build(&spec, 0, err);
