@@ -205,49 +205,18 @@ read_metadata(GuitarmlRead* const read, const cJSON* const root,
               const GuitarmlShape* const shape, const char* const path,
               SwError* const err)
 {
-  read->sample_rate = 0.0;
-  const cJSON* const meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-  if (meta && !cJSON_IsObject(meta)) {
-    return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "%s: metadata is %s; expected an object", path,
-                        sw_json_kind(meta));
+  const uint32_t inputs = shape->inputs - 1U;
+  const SwStatus st = sw_meta_read_object(
+    root, &read->meta, read->knobs, inputs < MAX_KNOBS ? inputs : MAX_KNOBS,
+    &read->num_knobs, &read->sample_rate, path, err);
+  if (st || read->sample_rate != 0.0) {
+    return st;
   }
-  const cJSON* item = NULL;
-  SwStatus     st   = SW_SUCCESS;
-  cJSON_ArrayForEach(item, meta)
-  {
-    double      v     = 0.0;
-    if (!strcmp(item->string, "samplerate") ||
-        !strcmp(item->string, "sample_rate")) {
-      if (!sw_json_number_value(item, &v) || !(v > 0.0 && v <= 10.0e6)) {
-        return sw_error_set(err, SW_ERR_BAD_MODEL,
-                            "%s: metadata.%s is %s; expected a sample rate in "
-                            "Hz",
-                            path, item->string, sw_json_kind(item));
-      }
-      read->sample_rate = v;
-      continue;
-    }
-    if (!strcmp(item->string, "knobs")) {
-      const uint32_t inputs = shape->inputs - 1U;
-      if ((st = sw_json_knobs(item, inputs < MAX_KNOBS ? inputs : MAX_KNOBS,
-                              read->knobs, &read->num_knobs, path, err))) {
-        return st;
-      }
-      continue;
-    }
-    if ((st = sw_meta_add_json(&read->meta, item, path, err))) {
-      return st;
-    }
-  }
-  if (read->sample_rate == 0.0) {
-    read->sample_rate = GUITARML_DEFAULT_RATE;
-    st = sw_meta_add(&read->meta, "sample_rate_note",
-                  "not stated in the file; GuitarML models are trained at "
-                  "44.1 kHz",
-                  path, err);
-  }
-  return st;
+  read->sample_rate = GUITARML_DEFAULT_RATE;
+  return sw_meta_add(&read->meta, "sample_rate_note",
+                     "not stated in the file; GuitarML models are trained at "
+                     "44.1 kHz",
+                     path, err);
 }
 
 static void

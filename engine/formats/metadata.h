@@ -34,4 +34,14 @@ sw_meta_add_json(SwMetaList* list, const cJSON* item, const char* path,
 void
 sw_meta_free(SwMetaList* list);
 
+/* The "metadata" object of a JSON model file (GuitarML, RTNeural): its
+   "samplerate"/"sample_rate" (a number or a numeric string) into
+   *sample_rate (left 0 when absent), Statewave's "knobs" into knobs[0 ..
+   *num_knobs) (at most max_knobs, the model's knob inputs), and every other
+   scalar member into `list`. A missing object is no error. */
+SwStatus
+sw_meta_read_object(const cJSON* root, SwMetaList* list, SwKnobSpec* knobs,
+                    uint32_t max_knobs, uint32_t* num_knobs,
+                    double* sample_rate, const char* path, SwError* err);
+
 #endif

@@ -809,49 +809,20 @@ static SwStatus
 read_metadata(RtneuralRead* const read, const cJSON* const root,
               const char* const path, SwError* const err)
 {
-  const cJSON* const meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-  if (meta && !cJSON_IsObject(meta)) {
-    return sw_error_set(err, SW_ERR_BAD_MODEL,
-                        "%s: metadata is %s; expected an object", path,
-                        sw_json_kind(meta));
+  /* Statewave's "knobs" entry is written by sw_model_save(); RTNeural and
+     AIDA-X ignore it. */
+  const uint32_t inputs = read->input_width - 1U;
+  const SwStatus st     = sw_meta_read_object(
+    root, &read->meta, read->knobs, inputs < MAX_KNOBS ? inputs : MAX_KNOBS,
+    &read->num_knobs, &read->sample_rate, path, err);
+  if (st || read->sample_rate != 0.0) {
+    return st;
   }
-  const cJSON* item = NULL;
-  SwStatus     st   = SW_SUCCESS;
-  cJSON_ArrayForEach(item, meta)
-  {
-    double      v     = 0.0;
-    if (!strcmp(item->string, "samplerate") ||
-        !strcmp(item->string, "sample_rate")) {
-      if (!sw_json_number_value(item, &v) || !(v > 0.0 && v <= 10.0e6)) {
-        return sw_error_set(err, SW_ERR_BAD_MODEL,
-                            "%s: metadata.%s is %s; expected a sample rate in "
-                            "Hz (a number or a numeric string)",
-                            path, item->string, sw_json_kind(item));
-      }
-      read->sample_rate = v;
-      continue;
-    }
-    if (!strcmp(item->string, "knobs")) {
-      /* Written by sw_model_save(); RTNeural and AIDA-X ignore it. */
-      const uint32_t inputs = read->input_width - 1U;
-      if ((st = sw_json_knobs(item, inputs < MAX_KNOBS ? inputs : MAX_KNOBS,
-                              read->knobs, &read->num_knobs, path, err))) {
-        return st;
-      }
-      continue;
-    }
-    if ((st = sw_meta_add_json(&read->meta, item, path, err))) {
-      return st;
-    }
-  }
-  if (read->sample_rate == 0.0) {
-    st = sw_meta_add(&read->meta, "sample_rate_note",
-                  "not stated in the file; RTNeural and AIDA-X run a model "
-                  "at the host rate without resampling (AIDA-X's trainer "
-                  "uses 48 kHz audio)",
-                  path, err);
-  }
-  return st;
+  return sw_meta_add(&read->meta, "sample_rate_note",
+                     "not stated in the file; RTNeural and AIDA-X run a model "
+                     "at the host rate without resampling (AIDA-X's trainer "
+                     "uses 48 kHz audio)",
+                     path, err);
 }
 
 /* Numbers in a nested array, at most MAX_BATCH_DEPTH deep; false when
