@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +254,56 @@ join_path(const char* const dir, const char* const name)
   path[dir_length] = '/';
   memcpy(path + dir_length + 1U, name, name_length + 1U);
   return path;
+}
+
+float*
+formats_run_csv(const SwModel* const model, const CsvTable* const input,
+                const uint32_t block, char* const why, const size_t why_size)
+{
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  if (input->cols != info.input_width) {
+    snprintf(why, why_size, "input has %zu columns; the model takes %u",
+             input->cols, (unsigned)info.input_width);
+    return NULL;
+  }
+  SwEngineConfig config = sw_engine_config_default();
+  config.backend        = SW_BACKEND_CPU;
+  config.max_block      = block;
+  SwError         err    = {SW_SUCCESS, ""};
+  SwEngine* const engine = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    snprintf(why, why_size, "sw_engine_new: %s", err.message);
+    return NULL;
+  }
+  float* output =
+    (float*)calloc(input->rows * info.output_width + 1U, sizeof(float));
+  if (!output) {
+    snprintf(why, why_size, "out of memory");
+  } else {
+    const SwStatus status = sw_engine_process_frames(
+      engine, input->values, output, (uint32_t)input->rows);
+    if (status != SW_SUCCESS) {
+      snprintf(why, why_size, "process_frames: %s", sw_strerror(status));
+      free(output);
+      output = NULL;
+    }
+  }
+  sw_engine_free(engine);
+  return output;
+}
+
+float
+formats_max_difference(const float* const a, const float* const b,
+                       const size_t n)
+{
+  float worst = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    const float d = fabsf(a[i] - b[i]);
+    if (isnan(d)) {
+      return d;
+    }
+    worst = d > worst ? d : worst;
+  }
+  return worst;
 }

@@ -6,8 +6,11 @@
 #ifndef STATEWAVE_FORMATS_SUPPORT_H
 #define STATEWAVE_FORMATS_SUPPORT_H
 
+#include <statewave/statewave.h>
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit status meson reads as "skipped". */
 #define FORMATS_EXIT_SKIP 77
@@ -59,5 +62,19 @@ skip_without_models(const char* models_dir);
 /* `dir` + "/" + `name` into a malloc'd string. */
 char*
 join_path(const char* dir, const char* name);
+
+/*
+  The model's output on `input` (one frame of the model's input width per
+  row), one CPU stream, in calls of `block` frames so the state must carry
+  across calls. NULL with a reason in `why` on failure; the caller frees.
+*/
+float*
+formats_run_csv(const SwModel* model, const CsvTable* input, uint32_t block,
+                char* why, size_t why_size);
+
+/* Largest |a[i] - b[i]|; NaN when either side holds one, so that a
+   "<= tolerance" check fails. */
+float
+formats_max_difference(const float* a, const float* b, size_t n);
 
 #endif

@@ -38,43 +38,6 @@ static int         failures         = 0;
     }                                                                        \
   } while (0)
 
-/* The model's output on `input`, frame-major, one CPU stream. */
-static float*
-run_model(const SwModel* const model, const CsvTable* const input)
-{
-  SwEngineConfig config = sw_engine_config_default();
-  config.backend        = SW_BACKEND_CPU;
-  config.max_block      = 64; /* several calls: state must carry across */
-  SwModelInfo info;
-  sw_model_info(model, &info);
-  SwError         err    = {SW_SUCCESS, ""};
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    CHECK(engine != NULL, "sw_engine_new: %s", err.message);
-    return NULL;
-  }
-  float* const output =
-    (float*)calloc(input->rows * info.output_width + 1U, sizeof(float));
-  if (output) {
-    const SwStatus status = sw_engine_process_frames(
-      engine, input->values, output, (uint32_t)input->rows);
-    CHECK(status == SW_SUCCESS, "process_frames: %s", sw_strerror(status));
-  }
-  sw_engine_free(engine);
-  return output;
-}
-
-static float
-max_difference(const float* const a, const float* const b, const size_t n)
-{
-  float worst = 0.0f;
-  for (size_t i = 0; i < n; ++i) {
-    const float d = fabsf(a[i] - b[i]);
-    worst         = d > worst || d != d ? d : worst;
-  }
-  return worst;
-}
-
 /* Load <stem>.keras from `dir` and run it on <stem>.in.csv; NULL on
    failure. <stem>.ref.csv is loaded into *reference. */
 static float*
@@ -108,7 +71,8 @@ output_of(const char* const dir, const char* const stem,
           (unsigned)info.input_width, (unsigned)info.output_width, input.cols,
           reference->cols);
     if (fits) {
-      output  = run_model(model, &input);
+      output  = formats_run_csv(model, &input, 64, why, sizeof(why));
+      CHECK(output != NULL, "%s: %s", stem, why);
       *values = reference->rows * reference->cols;
     }
   }
@@ -124,7 +88,7 @@ check_match(const char* const dir, const char* const stem)
   size_t       values    = 0;
   float* const output    = output_of(dir, stem, &reference, &values);
   if (output) {
-    const float error = max_difference(output, reference.values, values);
+    const float error = formats_max_difference(output, reference.values, values);
     printf("%-40s max |statewave - keras| = %.3g over %zu values\n", stem,
            (double)error, values);
     CHECK(error <= tolerance, "%s: error %.3g exceeds %.1g", stem,
@@ -151,7 +115,7 @@ check_differs(const char* const dir, const char* const stem,
   if (output && have_twin) {
     CHECK(twin.rows * twin.cols == values, "%s: size differs", file);
     if (twin.rows * twin.cols == values) {
-      const float apart = max_difference(output, twin.values, values);
+      const float apart = formats_max_difference(output, twin.values, values);
       printf("%-40s differs from %s's reference by %.3g\n", stem, other,
              (double)apart);
       CHECK(apart > slope_difference,

@@ -40,43 +40,6 @@ static int         failures          = 0;
     }                                                                        \
   } while (0)
 
-/* The model's output on `input`, frame-major, one CPU stream. */
-static float*
-run_model(const SwModel* const model, const CsvTable* const input)
-{
-  SwEngineConfig config = sw_engine_config_default();
-  config.backend        = SW_BACKEND_CPU;
-  config.max_block      = 64; /* several calls: state must carry across */
-  SwModelInfo info;
-  sw_model_info(model, &info);
-  SwError         err    = {SW_SUCCESS, ""};
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    CHECK(engine != NULL, "sw_engine_new: %s", err.message);
-    return NULL;
-  }
-  float* const output =
-    (float*)calloc(input->rows * info.output_width + 1U, sizeof(float));
-  if (output) {
-    const SwStatus status = sw_engine_process_frames(
-      engine, input->values, output, (uint32_t)input->rows);
-    CHECK(status == SW_SUCCESS, "process_frames: %s", sw_strerror(status));
-  }
-  sw_engine_free(engine);
-  return output;
-}
-
-static float
-max_difference(const float* const a, const float* const b, const size_t n)
-{
-  float worst = 0.0f;
-  for (size_t i = 0; i < n; ++i) {
-    const float d = fabsf(a[i] - b[i]);
-    worst         = d > worst || d != d ? d : worst;
-  }
-  return worst;
-}
-
 /* Load `name` from `dir`, run it on its input; NULL on failure. The
    reference table is loaded into *reference. */
 static float*
@@ -114,7 +77,8 @@ output_of(const char* const dir, const char* const name,
     if (info.input_width == input.cols &&
         info.output_width == reference->cols &&
         input.rows == reference->rows) {
-      output  = run_model(model, &input);
+      output  = formats_run_csv(model, &input, 64, why, sizeof(why));
+      CHECK(output != NULL, "%s: %s", name, why);
       *values = reference->rows * reference->cols;
     }
   }
@@ -131,7 +95,7 @@ check_match(const char* const dir, const char* const name)
   size_t       values    = 0;
   float* const output    = output_of(dir, name, &reference, &values);
   if (output) {
-    const float error = max_difference(output, reference.values, values);
+    const float error = formats_max_difference(output, reference.values, values);
     printf("%-40s max |statewave - keras| = %.3g over %zu values\n", name,
            (double)error, values);
     CHECK(error <= tolerance, "%s: error %.3g exceeds %.1g", name,
@@ -148,7 +112,7 @@ check_match(const char* const dir, const char* const name)
       csv_load(twin, &misread, why, sizeof(why))) {
     CHECK(misread.rows * misread.cols == values, "%s: size differs", twin);
     if (misread.rows * misread.cols == values) {
-      const float apart = max_difference(output, misread.values, values);
+      const float apart = formats_max_difference(output, misread.values, values);
       printf("%-40s differs from the plain-layout reading by %.3g\n", name,
              (double)apart);
       CHECK(apart > layout_difference,
