@@ -28,7 +28,8 @@ typedef struct {
 
 struct SwEngineImpl {
   const SwModel*        model;
-  const SwBackendIface* backend;
+  SwBackendChoice       choice;  /* what was made; freed with the engine */
+  const SwBackendIface* backend; /* what runs now: the choice, or the CPU */
   void*                 context;
   uint32_t              streams;
   uint32_t              max_block;
@@ -39,7 +40,20 @@ struct SwEngineImpl {
   float*                knob_block; /* [num_knobs][max_block] */
   float*                frames_in;  /* [streams][max_block][input_width] */
   float*                frames_out; /* [streams][max_block][output_width] */
+  float*                state_move; /* one layer's state, for the fallback */
   uint64_t              nonfinite_resets;
+  uint32_t              fallbacks;
+  char                  note[768];
+
+  /* Pipelined streaming: frames are staged into pipe_in until max_block
+     are there; that block is submitted (it becomes flight_in) and its
+     outputs, collected when the next block starts, are played during it. */
+  bool                  pipelined;
+  bool                  in_flight;
+  uint32_t              fill;      /* frames staged in pipe_in */
+  float*                pipe_in;   /* [streams][max_block][input_width] */
+  float*                flight_in; /* the submitted block's input */
+  float*                result;    /* [streams][max_block][output_width] */
 };
 
 SwEngineConfig
@@ -52,6 +66,7 @@ sw_engine_config_default(void)
   config.max_block         = 512;
   config.backend           = SW_BACKEND_AUTO;
   config.knob_smoothing_ms = 20.0f;
+  config.streaming         = SW_STREAMING_SYNC;
   return config;
 }
 
@@ -88,7 +103,26 @@ validate_config(const SwEngineConfig* const config, SwError* const err)
                         (double)config->knob_smoothing_ms,
                         (double)SW_MAX_SMOOTHING_MS);
   }
+  if (config->streaming != SW_STREAMING_SYNC &&
+      config->streaming != SW_STREAMING_PIPELINED) {
+    return sw_error_set(err, SW_ERR_BAD_ARG,
+                        "engine config: streaming is %d; expected 0 "
+                        "(synchronous) or 1 (pipelined)",
+                        (int)config->streaming);
+  }
   return SW_SUCCESS;
+}
+
+/* Copy `text` onto the end of the engine's note, cut to fit. No libc
+   formatting: this runs on the audio thread when a device fails. */
+static void
+note_append(SwEngine* const engine, const char* const text)
+{
+  size_t used = strlen(engine->note);
+  for (const char* c = text; *c && used + 1U < sizeof(engine->note); ++c) {
+    engine->note[used++] = *c;
+  }
+  engine->note[used] = '\0';
 }
 
 SwEngine*
@@ -102,20 +136,15 @@ sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
   if (validate_config(config, err)) {
     return NULL;
   }
-  const SwBackendIface* const backend = sw_backend_find(config->backend, err);
-  if (!backend) {
-    return NULL;
-  }
-
   SwEngine* const engine = (SwEngine*)calloc(1, sizeof(SwEngine));
   if (!engine) {
     sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
     return NULL;
   }
   engine->model       = model;
-  engine->backend     = backend;
   engine->streams     = config->streams;
   engine->max_block   = config->max_block;
+  engine->pipelined   = config->streaming == SW_STREAMING_PIPELINED;
   engine->input_gain  = db_to_gain(model->input_gain_db);
   engine->output_gain = db_to_gain(model->output_gain_db);
 
@@ -125,15 +154,28 @@ sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
 
   const size_t frames = (size_t)config->streams * config->max_block;
   const size_t knobs  = model->num_knobs;
+  const size_t in_floats  = frames * model->input_width;
+  const size_t out_floats = frames * model->output_width;
+  size_t       widest_state = 1U;
+  for (uint32_t l = 0; l < model->num_layers; ++l) {
+    const size_t size = sw_layer_state_size(&model->layers[l]);
+    widest_state      = size > widest_state ? size : widest_state;
+  }
   engine->knobs       = (KnobRamp*)calloc(knobs + 1U, sizeof(KnobRamp));
   engine->knob_block  = (float*)calloc(knobs * config->max_block + 1U,
                                        sizeof(float));
-  engine->frames_in   = (float*)calloc(frames * model->input_width,
-                                       sizeof(float));
-  engine->frames_out  = (float*)calloc(frames * model->output_width,
-                                       sizeof(float));
+  engine->frames_in   = (float*)calloc(in_floats, sizeof(float));
+  engine->frames_out  = (float*)calloc(out_floats, sizeof(float));
+  engine->state_move  = (float*)calloc(widest_state, sizeof(float));
+  bool pipe_ok        = true;
+  if (engine->pipelined) {
+    engine->pipe_in   = (float*)calloc(in_floats, sizeof(float));
+    engine->flight_in = (float*)calloc(in_floats, sizeof(float));
+    engine->result    = (float*)calloc(out_floats, sizeof(float));
+    pipe_ok = engine->pipe_in && engine->flight_in && engine->result;
+  }
   if (!engine->knobs || !engine->knob_block || !engine->frames_in ||
-      !engine->frames_out) {
+      !engine->frames_out || !engine->state_move || !pipe_ok) {
     sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
     sw_engine_free(engine);
     return NULL;
@@ -145,14 +187,17 @@ sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
     engine->knobs[k].position = engine->ramp_frames;
   }
 
-  if (backend->create(model, config->streams, config->max_block,
-                      &engine->context, err)) {
-    sw_error_prefix(err, "%s backend: ", backend->name);
+  if (sw_backend_choose(model, config->backend, config->streams,
+                        config->max_block, &engine->choice, err)) {
     sw_engine_free(engine);
     return NULL;
   }
-  sw_log(SW_LOG_DEBUG, "engine: %s backend, %u streams, blocks of %u",
-         backend->name, config->streams, config->max_block);
+  engine->backend = engine->choice.backend;
+  engine->context = engine->choice.context;
+  note_append(engine, engine->choice.note);
+  sw_log(SW_LOG_DEBUG, "engine: %s backend, %u streams, blocks of %u%s",
+         engine->backend->name, config->streams, config->max_block,
+         engine->pipelined ? ", pipelined" : "");
   return engine;
 }
 
@@ -162,13 +207,15 @@ sw_engine_free(SwEngine* const engine)
   if (!engine) {
     return;
   }
-  if (engine->context) {
-    engine->backend->destroy(engine->context);
-  }
+  sw_backend_choice_release(&engine->choice);
   free(engine->knobs);
   free(engine->knob_block);
   free(engine->frames_in);
   free(engine->frames_out);
+  free(engine->state_move);
+  free(engine->pipe_in);
+  free(engine->flight_in);
+  free(engine->result);
   free(engine);
 }
 
@@ -184,11 +231,22 @@ sw_engine_backend_name(const SwEngine* const engine)
   return engine->backend->name;
 }
 
+const char*
+sw_engine_backend_note(const SwEngine* const engine)
+{
+  return engine->note[0] ? engine->note : NULL;
+}
+
+uint32_t
+sw_engine_fallback_count(const SwEngine* const engine)
+{
+  return engine->fallbacks;
+}
+
 uint32_t
 sw_engine_latency(const SwEngine* const engine)
 {
-  (void)engine;
-  return 0;
+  return engine->pipelined ? engine->max_block : 0U;
 }
 
 uint64_t
@@ -220,25 +278,157 @@ advance_knobs(SwEngine* const engine, const uint32_t frames)
   }
 }
 
-/* Frames of the next chunk of a call that has `left` frames to go. */
-static uint32_t
-chunk_frames(const SwEngine* const engine, const uint32_t left)
-{
-  return left < engine->max_block ? left : engine->max_block;
-}
-
 static float
 finite_or_zero(const float x)
 {
   return isfinite(x) ? x : 0.0f;
 }
 
-static SwStatus
-run_backend(SwEngine* const engine, const uint32_t frames)
+/* Leave the failed backend for the CPU context made beside it, carrying
+   every stream's state as of the last completed block over. The failed
+   context is kept until the engine is freed: nothing is freed here, on
+   the audio thread. [RT-safe] */
+static void
+fall_back_to_cpu(SwEngine* const engine)
 {
-  return engine->backend->process(engine->context, engine->frames_in,
-                                  engine->frames_out, frames,
+  const SwBackendIface* const failed  = engine->backend;
+  void* const                 context = engine->context;
+  const char* const           why =
+    failed->failure ? failed->failure(context) : NULL;
+  void* const cpu_context = engine->choice.cpu_context;
+  const SwModel* const model = engine->model;
+
+  for (uint32_t s = 0; s < engine->streams; ++s) {
+    for (uint32_t l = 0; l < model->num_layers; ++l) {
+      if (sw_layer_state_size(&model->layers[l]) == 0) {
+        continue;
+      }
+      failed->get_state(context, s, l, engine->state_move);
+      sw_cpu_backend.set_state(cpu_context, s, l, engine->state_move);
+    }
+  }
+  engine->backend = &sw_cpu_backend;
+  engine->context = cpu_context;
+  ++engine->fallbacks;
+  if (engine->note[0]) {
+    note_append(engine, "; ");
+  }
+  note_append(engine, failed->name);
+  note_append(engine, " failed mid-stream (");
+  note_append(engine, why ? why : "no reason given");
+  note_append(engine, "); the cpu took over with the state carried over");
+}
+
+/* Run one block to the end, on the CPU if the backend fails. */
+static SwStatus
+run_block(SwEngine* const engine, const float* const in, float* const out,
+          const uint32_t frames)
+{
+  SwStatus st = engine->backend->process(engine->context, in, out, frames,
+                                         &engine->nonfinite_resets);
+  if (st && engine->backend != &sw_cpu_backend) {
+    fall_back_to_cpu(engine);
+    st = engine->backend->process(engine->context, in, out, frames,
                                   &engine->nonfinite_resets);
+  }
+  return st;
+}
+
+/* Pipelined: start the staged block. A backend that cannot overlap (the
+   CPU) runs it now; its outputs wait in `result` all the same. */
+static SwStatus
+pipeline_submit(SwEngine* const engine)
+{
+  float* const staged = engine->pipe_in;
+  engine->pipe_in     = engine->flight_in;
+  engine->flight_in   = staged;
+  if (engine->backend->submit) {
+    if (!engine->backend->submit(engine->context, staged, engine->max_block)) {
+      engine->in_flight = true;
+      return SW_SUCCESS;
+    }
+    fall_back_to_cpu(engine);
+  }
+  return run_block(engine, staged, engine->result, engine->max_block);
+}
+
+/* Pipelined: wait for the submitted block's outputs. */
+static SwStatus
+pipeline_collect(SwEngine* const engine)
+{
+  if (!engine->in_flight) {
+    return SW_SUCCESS;
+  }
+  engine->in_flight = false;
+  if (!engine->backend->collect(engine->context, engine->result,
+                                &engine->nonfinite_resets)) {
+    return SW_SUCCESS;
+  }
+  fall_back_to_cpu(engine);
+  return run_block(engine, engine->flight_in, engine->result,
+                   engine->max_block);
+}
+
+/* Where the next chunk's frames are staged and where its outputs come from:
+   the scratch block itself when synchronous, else the pipeline. */
+typedef struct {
+  uint32_t     frames;
+  float*       in;     /* staged input frames, [streams][stride][I] */
+  const float* out;    /* outputs to play, [streams][stride][O] */
+  const float* out_in; /* the inputs those outputs came from (skip) */
+  size_t       stride;
+  size_t       offset; /* first frame of the chunk within the block */
+} Chunk;
+
+/* Plan the next chunk of a call with `left` frames to go. */
+static SwStatus
+begin_chunk(SwEngine* const engine, const uint32_t left, Chunk* const chunk)
+{
+  const uint32_t room =
+    engine->pipelined ? engine->max_block - engine->fill : engine->max_block;
+  chunk->frames = left < room ? left : room;
+  if (!engine->pipelined) {
+    chunk->in     = engine->frames_in;
+    chunk->out    = engine->frames_out;
+    chunk->out_in = engine->frames_in;
+    chunk->stride = chunk->frames;
+    chunk->offset = 0;
+    return SW_SUCCESS;
+  }
+  const SwStatus st = engine->fill == 0 ? pipeline_collect(engine)
+                                        : SW_SUCCESS;
+  chunk->in     = engine->pipe_in;
+  chunk->out    = engine->result;
+  chunk->out_in = engine->flight_in;
+  chunk->stride = engine->max_block;
+  chunk->offset = engine->fill;
+  return st;
+}
+
+/* Synchronous: run the staged chunk. Pipelined: nothing to run yet. */
+static SwStatus
+run_chunk(SwEngine* const engine, const Chunk* const chunk)
+{
+  if (engine->pipelined) {
+    return SW_SUCCESS;
+  }
+  return run_block(engine, engine->frames_in, engine->frames_out,
+                   chunk->frames);
+}
+
+/* After the chunk's outputs are written: submit a full pipeline block. */
+static SwStatus
+end_chunk(SwEngine* const engine, const Chunk* const chunk)
+{
+  if (!engine->pipelined) {
+    return SW_SUCCESS;
+  }
+  engine->fill += chunk->frames;
+  if (engine->fill < engine->max_block) {
+    return SW_SUCCESS;
+  }
+  engine->fill = 0;
+  return pipeline_submit(engine);
 }
 
 SwStatus
@@ -255,29 +445,38 @@ sw_engine_process(SwEngine* const engine, const float* const* const in,
   SwStatus             st    = SW_SUCCESS;
 
   for (uint32_t done = 0; done < frames && !st;) {
-    const uint32_t n = chunk_frames(engine, frames - done);
+    Chunk chunk;
+    st = begin_chunk(engine, frames - done, &chunk);
+    if (st) {
+      break;
+    }
+    const uint32_t n = chunk.frames;
     advance_knobs(engine, n);
 
     /* Gather the whole chunk first: `in` and `out` may alias. */
     for (uint32_t s = 0; s < engine->streams; ++s) {
       for (uint32_t t = 0; t < n; ++t) {
-        float* const x = engine->frames_in + ((size_t)s * n + t) * I;
-        x[0]           = in[s][done + t] * engine->input_gain;
+        float* const x =
+          chunk.in + ((size_t)s * chunk.stride + chunk.offset + t) * I;
+        x[0] = in[s][done + t] * engine->input_gain;
         for (size_t k = 1; k < I; ++k) {
           x[k] = engine->knob_block[(k - 1U) * engine->max_block + t];
         }
       }
     }
-    st = run_backend(engine, n);
+    st = run_chunk(engine, &chunk);
     for (uint32_t s = 0; s < engine->streams && !st; ++s) {
       for (uint32_t t = 0; t < n; ++t) {
-        const size_t frame = (size_t)s * n + t;
-        float        y     = engine->frames_out[frame * O];
+        const size_t frame = (size_t)s * chunk.stride + chunk.offset + t;
+        float        y     = chunk.out[frame * O];
         if (model->skip) {
-          y += engine->frames_in[frame * I];
+          y += chunk.out_in[frame * I];
         }
         out[s][done + t] = finite_or_zero(y * engine->output_gain);
       }
+    }
+    if (!st) {
+      st = end_chunk(engine, &chunk);
     }
     done += n;
   }
@@ -300,29 +499,38 @@ sw_engine_process_frames(SwEngine* const engine, const float* const in,
   SwStatus             st    = SW_SUCCESS;
 
   for (uint32_t done = 0; done < frames && !st;) {
-    const uint32_t n = chunk_frames(engine, frames - done);
+    Chunk chunk;
+    st = begin_chunk(engine, frames - done, &chunk);
+    if (st) {
+      break;
+    }
+    const uint32_t n = chunk.frames;
     for (uint32_t s = 0; s < engine->streams; ++s) {
       const float* const src = in + ((size_t)s * frames + done) * I;
-      float* const       dst = engine->frames_in + (size_t)s * n * I;
+      float* const       dst =
+        chunk.in + ((size_t)s * chunk.stride + chunk.offset) * I;
       memcpy(dst, src, (size_t)n * I * sizeof(float));
       for (uint32_t t = 0; t < n; ++t) {
         dst[(size_t)t * I] *= engine->input_gain;
       }
     }
-    st = run_backend(engine, n);
+    st = run_chunk(engine, &chunk);
     for (uint32_t s = 0; s < engine->streams && !st; ++s) {
       for (uint32_t t = 0; t < n; ++t) {
-        const size_t frame = (size_t)s * n + t;
-        const float* y     = engine->frames_out + frame * O;
+        const size_t frame = (size_t)s * chunk.stride + chunk.offset + t;
+        const float* y     = chunk.out + frame * O;
         float* const dst   = out + ((size_t)s * frames + done + t) * O;
         for (size_t o = 0; o < O; ++o) {
           float v = y[o];
           if (o == 0 && model->skip) {
-            v += engine->frames_in[frame * I];
+            v += chunk.out_in[frame * I];
           }
           dst[o] = finite_or_zero(v * engine->output_gain);
         }
       }
+    }
+    if (!st) {
+      st = end_chunk(engine, &chunk);
     }
     done += n;
   }
@@ -337,6 +545,9 @@ sw_engine_reset(SwEngine* const engine, const int32_t stream)
   if (!engine) {
     return;
   }
+  /* The block in flight ran from the old state: let it finish, so the
+     reset applies to the frames not yet submitted. */
+  (void)pipeline_collect(engine);
   if (stream < 0) {
     for (uint32_t s = 0; s < engine->streams; ++s) {
       engine->backend->reset(engine->context, s);
@@ -432,6 +643,9 @@ sw_engine_get_state(const SwEngine* const engine, const int32_t stream,
   if (st) {
     return st;
   }
+  /* The state after every submitted frame: finish the block in flight.
+     Draining changes no observable output, so the const promise holds. */
+  (void)pipeline_collect((SwEngine*)engine);
   const size_t   per   = sw_layer_state_size(&engine->model->layers[layer]);
   const uint32_t first = stream < 0 ? 0U : (uint32_t)stream;
   const uint32_t count = stream < 0 ? engine->streams : 1U;
@@ -458,6 +672,7 @@ sw_engine_set_state(SwEngine* const engine, const int32_t stream,
                           i, (double)src[i]);
     }
   }
+  (void)pipeline_collect(engine);
   const size_t   per   = sw_layer_state_size(&engine->model->layers[layer]);
   const uint32_t first = stream < 0 ? 0U : (uint32_t)stream;
   const uint32_t count = stream < 0 ? engine->streams : 1U;

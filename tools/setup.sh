@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   meson ninja-build pkg-config gcc libc6-dev
+  g++  # Meson's CUDA support needs a C++ compiler beside nvcc
   libcjson-dev libsndfile1-dev
   libhdf5-dev  # Keras .h5 models
   libzip-dev  # Keras 3 .keras models
@@ -24,6 +25,12 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The GPU backends are built when nvcc is found; the toolkit's usual home is
+# not on PATH by default.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
 fi
 
 [ -f build/build.ninja ] || meson setup build

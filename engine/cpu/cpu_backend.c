@@ -9,6 +9,7 @@
 #include "windowed.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,7 +238,24 @@ cpu_set_state(void* const context, const uint32_t stream, const uint32_t layer,
          src, sw_layer_state_size(&model->layers[layer]) * sizeof(float));
 }
 
+static bool
+cpu_probe(char* const detail, const size_t detail_size)
+{
+  snprintf(detail, detail_size, "scalar reference path, always usable");
+  return true;
+}
+
 const SwBackendIface sw_cpu_backend = {
-  "cpu",       cpu_create,    cpu_destroy,   cpu_reset,
-  cpu_process, cpu_get_state, cpu_set_state,
+  .name      = "cpu",
+  .kind      = SW_BACKEND_CPU,
+  .probe     = cpu_probe,
+  .create    = cpu_create,
+  .destroy   = cpu_destroy,
+  .reset     = cpu_reset,
+  .process   = cpu_process,
+  .submit    = NULL,
+  .collect   = NULL,
+  .failure   = NULL,
+  .get_state = cpu_get_state,
+  .set_state = cpu_set_state,
 };

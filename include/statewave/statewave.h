@@ -457,19 +457,56 @@ sw_model_save(const SwModel* model, const char* path, SwModelFormat format,
 typedef struct SwEngineImpl SwEngine;
 
 typedef enum {
-  SW_BACKEND_AUTO = 0, /**< The fastest usable backend; the CPU without a GPU. */
-  SW_BACKEND_CPU,      /**< The scalar reference path. */
+  /** The backend measured fastest for the model and stream count when the
+      engine is made; the CPU where no GPU backend is usable or faster. */
+  SW_BACKEND_AUTO = 0,
+  SW_BACKEND_CPU,   /**< The scalar reference path. */
+  SW_BACKEND_CUDNN, /**< cudnnRNNForward per block, state on the GPU. */
+  SW_BACKEND_FUSED, /**< One hand-written CUDA kernel per block. */
 } SwBackendKind;
 
+/** Number of SwBackendKind values (auto included). */
+#define SW_BACKEND_KIND_COUNT 4
+
+typedef enum {
+  /** process() returns the block it was given, processed: no latency. */
+  SW_STREAMING_SYNC = 0,
+  /** process() starts the block it is given and returns the one before,
+      so a GPU computes while the host goes on: max_block frames of latency
+      on every backend (sw_engine_latency()), for any split into calls. */
+  SW_STREAMING_PIPELINED,
+} SwStreamingMode;
+
 typedef struct {
-  double        sample_rate; /**< Host rate in Hz, for knob smoothing; 0: 48000. */
-  uint32_t      streams;     /**< Independent state slots (>= 1). */
-  uint32_t      max_block;   /**< Scratch size in frames; longer calls are split. */
-  SwBackendKind backend;
-  float         knob_smoothing_ms; /**< Linear ramp time for knob changes; 0: none. */
+  double          sample_rate; /**< Host rate in Hz, for knob smoothing; 0: 48000. */
+  uint32_t        streams;     /**< Independent state slots (>= 1). */
+  uint32_t        max_block;   /**< Scratch size in frames; longer calls are split. */
+  SwBackendKind   backend;
+  float           knob_smoothing_ms; /**< Linear ramp time for knob changes; 0: none. */
+  SwStreamingMode streaming;
 } SwEngineConfig;
 
-/** 48 kHz, 1 stream, 512 frames, auto backend, 20 ms knob smoothing. [RT-safe] */
+/** What a backend is and whether it can run here. */
+typedef struct {
+  SwBackendKind kind;
+  const char*   name;   /**< "auto", "cpu", "cudnn", "fused" */
+  bool          built;  /**< compiled into this libstatewave */
+  bool          usable; /**< built, and its device and libraries answer */
+  /** The device and library versions when usable; else why not. */
+  char          detail[256];
+} SwBackendInfo;
+
+/** Describe backend `kind`, probing the driver and device. [non-RT] */
+SW_API SwStatus
+sw_backend_info(SwBackendKind kind, SwBackendInfo* info);
+
+/** The kind named `name` ("auto", "cpu", "cudnn", "fused"); SW_ERR_BAD_ARG
+    for any other name. [RT-safe] */
+SW_API SW_REALTIME SwStatus
+sw_backend_parse(const char* name, SwBackendKind* kind);
+
+/** 48 kHz, 1 stream, 512 frames, auto backend, 20 ms knob smoothing,
+    synchronous. [RT-safe] */
 SW_API SW_REALTIME SwEngineConfig
 sw_engine_config_default(void);
 
@@ -489,12 +526,32 @@ sw_engine_free(SwEngine* engine);
 SW_API SW_REALTIME const SwModel*
 sw_engine_model(const SwEngine* engine);
 
-/** The name of the backend in use ("cpu"). [RT-safe] */
+/** The name of the backend in use ("cpu", "cudnn", "fused"); "cpu" after
+    a fallback. [RT-safe] */
 SW_API SW_REALTIME const char*
 sw_engine_backend_name(const SwEngine* engine);
 
-/** Frames of latency the backend adds (0 for the CPU; 0 for windowed
-    models too: output t depends on input frames up to t only). [RT-safe] */
+/**
+   Why the engine runs on the CPU although another backend was asked for
+   (its device, driver or library is missing, it cannot run this model, or
+   it failed mid-stream and the CPU took over with the state carried over),
+   or why auto chose what it chose; NULL when there is nothing to say. The
+   text stays valid for the engine's life. A fallback during process() is
+   not logged there (no I/O on the audio thread): poll this, or
+   sw_engine_fallback_count(), from another thread or after the call.
+   [RT-safe]
+*/
+SW_API SW_REALTIME const char*
+sw_engine_backend_note(const SwEngine* engine);
+
+/** Times the engine left a failed GPU backend for the CPU mid-stream (0 or
+    1). [RT-safe] */
+SW_API SW_REALTIME uint32_t
+sw_engine_fallback_count(const SwEngine* engine);
+
+/** Frames of latency the engine adds: max_block in pipelined streaming,
+    else 0 (windowed models too: output t depends on input frames up to t
+    only). [RT-safe] */
 SW_API SW_REALTIME uint32_t
 sw_engine_latency(const SwEngine* engine);
 
