@@ -7,24 +7,32 @@
 
 #include <math.h>
 
+/* The same definitions run on the CPU, in the fused CUDA kernel and in its
+   host executor, so every backend computes the same function. */
+#ifdef __CUDACC__
+#  define SW_HOST_DEVICE __host__ __device__
+#else
+#  define SW_HOST_DEVICE
+#endif
+
 /* Keras's SELU constants (keras.activations.selu). */
 #define SW_SELU_ALPHA 1.67326324235437728481f
 #define SW_SELU_SCALE 1.05070098735548049342f
 
-static inline float
+SW_HOST_DEVICE static inline float
 sw_sigmoid(const float x)
 {
   return 1.0f / (1.0f + expf(-x));
 }
 
-static inline float
+SW_HOST_DEVICE static inline float
 sw_clamp01(const float x)
 {
   return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
 }
 
 /* `act` is resolved (never SW_ACT_DEFAULT). */
-static inline float
+SW_HOST_DEVICE static inline float
 sw_activate(const SwActivation act, const float x)
 {
   switch (act) {
@@ -56,8 +64,10 @@ sw_activate(const SwActivation act, const float x)
   return x;
 }
 
+#ifndef __CUDACC__
 /* Whether `act` is one of the enum's values. */
 bool
 sw_activation_valid(SwActivation act);
+#endif
 
 #endif

@@ -72,6 +72,12 @@ typedef struct {
 const SwBackendIface*
 sw_backend_get(SwBackendKind kind);
 
+/* Tests only: make sw_backend_get(kind) return `backend` (NULL: the built
+   one again), so a test can stand a backend that fails on purpose in for a
+   GPU. Not thread-safe; never called by the library. [non-RT] */
+void
+sw_backend_override(SwBackendKind kind, const SwBackendIface* backend);
+
 /* What an engine runs on: the backend and its context, and when that is
    not the CPU, a CPU context made beside it to take over if the device
    fails. */

@@ -12,9 +12,23 @@ static const char* const kind_names[SW_BACKEND_KIND_COUNT] = {
   "fused",
 };
 
+static const SwBackendIface* overrides[SW_BACKEND_KIND_COUNT];
+
+void
+sw_backend_override(const SwBackendKind kind,
+                    const SwBackendIface* const backend)
+{
+  if ((int)kind >= 0 && (int)kind < SW_BACKEND_KIND_COUNT) {
+    overrides[kind] = backend;
+  }
+}
+
 const SwBackendIface*
 sw_backend_get(const SwBackendKind kind)
 {
+  if ((int)kind >= 0 && (int)kind < SW_BACKEND_KIND_COUNT && overrides[kind]) {
+    return overrides[kind];
+  }
   switch (kind) {
   case SW_BACKEND_CPU:
     return &sw_cpu_backend;
