@@ -5,10 +5,12 @@
 #include <stdlib.h>
 
 static SwModel*
-build(const uint32_t input_width, const uint32_t count,
-      const SwLayerSpec* const layers, const uint64_t seed)
+build_with_skip(const uint32_t input_width, const uint32_t count,
+                const SwLayerSpec* const layers, const uint64_t seed,
+                const bool skip)
 {
   SwModelSpec spec = { 0 };
+  spec.skip        = skip;
   spec.input_width = input_width;
   spec.num_layers  = count;
   spec.layers      = layers;
@@ -19,6 +21,13 @@ build(const uint32_t input_width, const uint32_t count,
     exit(1);
   }
   return model;
+}
+
+static SwModel*
+build(const uint32_t input_width, const uint32_t count,
+      const SwLayerSpec* const layers, const uint64_t seed)
+{
+  return build_with_skip(input_width, count, layers, seed, false);
 }
 
 static SwLayerSpec
@@ -63,7 +72,7 @@ cuda_model_stack(const SwLayerType type, const uint32_t units,
 size_t
 cuda_models_build(CudaTestModel** const out)
 {
-  enum { COUNT = 9 };
+  enum { COUNT = 10 };
   CudaTestModel* const m = (CudaTestModel*)calloc(COUNT, sizeof(*m));
   if (!m) {
     exit(1);
@@ -129,6 +138,12 @@ cuda_models_build(CudaTestModel** const out)
     s[0].activation           = SW_ACT_SOFTSIGN;
     m[n++] = (CudaTestModel){ "lstm5 hard_sigmoid(k3) softsign",
                               build(1, 2, s, 9), false };
+  }
+  {
+    const SwLayerSpec s[2] = { sw_layer_spec(SW_LAYER_LSTM, 8),
+                               sw_layer_spec(SW_LAYER_DENSE, 1) };
+    m[n++] = (CudaTestModel){ "lstm8 skip", build_with_skip(1, 2, s, 10, true),
+                              true };
   }
   *out = m;
   return n;
