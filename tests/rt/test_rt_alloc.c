@@ -268,7 +268,7 @@ fill_inputs(void)
 }
 
 static void
-exercise_model(const RtModel* const rt)
+exercise_model(const RtModel* const rt, const SwStreamingMode streaming)
 {
   SwModelSpec spec;
   memset(&spec, 0, sizeof(spec));
@@ -293,6 +293,7 @@ exercise_model(const RtModel* const rt)
   config.max_block         = MAX_BLOCK;
   config.backend           = SW_BACKEND_CPU;
   config.knob_smoothing_ms = 5.0f;
+  config.streaming         = streaming;
   SwEngine* const engine   = sw_engine_new(model, &config, &err);
   if (!engine) {
     fprintf(stderr, "FAIL: %s: sw_engine_new: %s\n", rt->name, err.message);
@@ -431,8 +432,10 @@ main(void)
     {"windowed Conv1D + LSTM with knob", 2, 4, windowed, knobs, true, true,
      48},
   };
+  /* Pipelined streaming stages and delays blocks in the same calls. */
   for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); ++m) {
-    exercise_model(&models[m]);
+    exercise_model(&models[m], SW_STREAMING_SYNC);
+    exercise_model(&models[m], SW_STREAMING_PIPELINED);
   }
 
   if (failures) {
