@@ -12,9 +12,11 @@
    a failed block leaves the state as it was.
 
    Non-finite values: cuDNN cannot reset one stream in the middle of a
-   sequence, so a block whose input, new state or last recurrent output is
-   not finite is run (again) on a private CPU context from the mirror,
-   which gives exactly the CPU backend's outputs, resets and counts. */
+   sequence, so a block with a non-finite input, new state, or output of a
+   relu layer or of the last recurrent layer at any frame is run (again) on
+   a private CPU context from the mirror, which gives exactly the CPU
+   backend's outputs, resets and counts. (Other cells keep a NaN once they
+   have one, so their final state tells.) */
 
 #include "backend.h"
 #include "cudnn_api.h"
@@ -42,9 +44,11 @@
 #define TRIAL_FRAMES 256U
 #define TRIAL_WARMUP 2
 #define TRIAL_RUNS 20
-/* How far another algorithm's final state may stray from the first one
-   that ran (relative), so that only a broken algorithm is refused. */
+/* How far another algorithm's final state and outputs (of the first few
+   streams) may stray from those of the first one that ran, relative, so
+   that only a broken algorithm is refused. */
 #define TRIAL_TOLERANCE 1e-3f
+#define TRIAL_STREAMS_COMPARED 4U
 
 typedef struct {
   cudnnRNNAlgo_t       algo;
@@ -53,8 +57,8 @@ typedef struct {
   size_t               weight_bytes;
 } RnnPlan;
 
-/* Consecutive recurrent layers of one cell mode and width: one cuDNN RNN
-   with num_layers layers. */
+/* Consecutive recurrent layers of one cell mode and width (a relu layer
+   stands alone): one cuDNN RNN with num_layers layers. */
 typedef struct {
   cudnnRNNMode_t           mode;
   uint32_t                 first_layer; /* model index of its first layer */
@@ -89,6 +93,19 @@ typedef enum {
   TRIAL_SKIP,  /* this algorithm cannot run this group */
   TRIAL_FATAL, /* the device or the weight layout failed: give up */
 } TrialOutcome;
+
+/* What the algorithm trials of one group share. Each algorithm's results
+   (final h and c, then the outputs of the first streams) are held against
+   those of the first algorithm that ran. */
+typedef struct {
+  const float* x;
+  float*       y;
+  size_t       state_floats;  /* h, or h and c, of every layer and stream */
+  size_t       output_floats; /* y of the first few streams */
+  float*       reference;
+  float*       results;
+  const char*  reference_algo; /* NULL until one ran */
+} Trial;
 
 typedef struct {
   const SwModel*    model;
@@ -419,9 +436,13 @@ plan_layers(CudnnContext* const c)
       c->layer_group[l]  = -1;
       continue;
     }
+    /* A relu layer is a group of its own: relu can turn an overflowed
+       state finite again, so its outputs are checked frame by frame, and
+       cuDNN gives the outputs of a group's last layer only. */
     const cudnnRNNMode_t mode = layer_mode(layer);
     Group* const last = c->num_groups ? &c->groups[c->num_groups - 1U] : NULL;
-    if (last && last->mode == mode && last->units == layer->units) {
+    if (last && last->mode == mode && last->units == layer->units &&
+        mode != CUDNN_RNN_RELU) {
       ++last->num_layers;
     } else {
       Group* const g = &c->groups[c->num_groups++];
@@ -917,11 +938,11 @@ grow_workspace(CudnnContext* const c, const size_t bytes)
   return true;
 }
 
-/* Largest relative difference between two final states, NaN-blind: a
-   state the first algorithm could not keep finite proves nothing. */
+/* Largest relative difference of two algorithms' results, NaN-blind: a
+   value the first algorithm could not keep finite proves nothing. */
 static float
-state_difference(const float* const reference, const float* const trial,
-                 const size_t count)
+largest_difference(const float* const reference, const float* const trial,
+                   const size_t count)
 {
   float worst = 0.0f;
   for (size_t i = 0; i < count; ++i) {
@@ -935,13 +956,41 @@ state_difference(const float* const reference, const float* const trial,
   return worst;
 }
 
-/* Run plan on the trial input: check its final state against the
-   reference (or make it the reference) and time TRIAL_RUNS forwards. */
+/* The results of the forward just run into trial->results. */
+static bool
+download_results(CudnnContext* const c, const Group* const g,
+                 const Trial* const trial)
+{
+  const size_t floats = (size_t)g->num_layers * c->streams * g->units;
+  float* const dst    = trial->results;
+  bool         ok =
+    cuda_ok(c,
+            cudaMemcpyAsync(dst, state_set(c, 1U) + g->h_offset,
+                            floats * sizeof(float), cudaMemcpyDeviceToHost,
+                            c->stream),
+            "cudaMemcpyAsync (trial state)");
+  if (ok && g->mode == CUDNN_LSTM) {
+    ok = cuda_ok(c,
+                 cudaMemcpyAsync(dst + floats, state_set(c, 1U) + g->c_offset,
+                                 floats * sizeof(float), cudaMemcpyDeviceToHost,
+                                 c->stream),
+                 "cudaMemcpyAsync (trial state)");
+  }
+  /* Batch-major: the first streams' outputs are the start of y. */
+  ok = ok && cuda_ok(c,
+                     cudaMemcpyAsync(dst + trial->state_floats, trial->y,
+                                     trial->output_floats * sizeof(float),
+                                     cudaMemcpyDeviceToHost, c->stream),
+                     "cudaMemcpyAsync (trial outputs)");
+  return ok && cuda_ok(c, cudaStreamSynchronize(c->stream),
+                       "cudaStreamSynchronize (trial)");
+}
+
+/* Run plan on the trial input: check its results against the reference
+   (or make them the reference) and time TRIAL_RUNS forwards. */
 static TrialOutcome
 run_trial(CudnnContext* const c, const Group* const g,
-          const RnnPlan* const plan, const float* const x, float* const y,
-          float* const reference, bool* const have_reference,
-          const char** const reference_algo, double* const micros,
+          const RnnPlan* const plan, Trial* const trial, double* const micros,
           char* const reason, const size_t reason_size)
 {
   const SwCudnnApi* const api   = c->api;
@@ -960,7 +1009,7 @@ run_trial(CudnnContext* const c, const Group* const g,
     return TRIAL_FATAL;
   }
   for (int i = 0; i < TRIAL_WARMUP; ++i) {
-    const cudnnStatus_t run = rnn_forward(c, g, plan, x, y, 0);
+    const cudnnStatus_t run = rnn_forward(c, g, plan, trial->x, trial->y, 0);
     if (run != CUDNN_STATUS_SUCCESS) {
       snprintf(reason, reason_size, "cudnnRNNForward: %s",
                api->cudnnGetErrorString(run));
@@ -968,54 +1017,29 @@ run_trial(CudnnContext* const c, const Group* const g,
     }
   }
 
-  /* The final state after the trial frames, h then c. */
-  const size_t floats = (size_t)g->num_layers * c->streams * g->units;
-  const bool   lstm   = g->mode == CUDNN_LSTM;
-  const size_t count  = lstm ? 2U * floats : floats;
-  float* const trial  = (float*)malloc(count * sizeof(float));
-  if (!trial) {
-    set_failure(c, "malloc", "out of memory");
+  if (!download_results(c, g, trial)) {
     return TRIAL_FATAL;
   }
-  bool ok = cuda_ok(c,
-                    cudaMemcpyAsync(trial, state_set(c, 1U) + g->h_offset,
-                                    floats * sizeof(float),
-                                    cudaMemcpyDeviceToHost, c->stream),
-                    "cudaMemcpyAsync (trial state)");
-  if (ok && lstm) {
-    ok = cuda_ok(c,
-                 cudaMemcpyAsync(trial + floats, state_set(c, 1U) + g->c_offset,
-                                 floats * sizeof(float), cudaMemcpyDeviceToHost,
-                                 c->stream),
-                 "cudaMemcpyAsync (trial state)");
-  }
-  ok = ok && cuda_ok(c, cudaStreamSynchronize(c->stream),
-                     "cudaStreamSynchronize (trial)");
-  if (!ok) {
-    free(trial);
-    return TRIAL_FATAL;
-  }
-  if (*have_reference) {
-    const float diff = state_difference(reference, trial, count);
+  const size_t count = trial->state_floats + trial->output_floats;
+  if (trial->reference_algo) {
+    const float diff =
+      largest_difference(trial->reference, trial->results, count);
     if (!(diff <= TRIAL_TOLERANCE)) {
-      snprintf(reason, reason_size, "final state differs from %s by %g",
-               *reference_algo, (double)diff);
-      free(trial);
+      snprintf(reason, reason_size, "results differ from %s's by %g",
+               trial->reference_algo, (double)diff);
       return TRIAL_SKIP;
     }
   } else {
-    memcpy(reference, trial, count * sizeof(float));
-    *have_reference = true;
-    *reference_algo = algo_name(plan->algo);
+    memcpy(trial->reference, trial->results, count * sizeof(float));
+    trial->reference_algo = algo_name(plan->algo);
   }
-  free(trial);
 
   if (!cuda_ok(c, cudaEventRecord(c->trial_start, c->stream),
                "cudaEventRecord")) {
     return TRIAL_FATAL;
   }
   for (int i = 0; i < TRIAL_RUNS; ++i) {
-    const cudnnStatus_t run = rnn_forward(c, g, plan, x, y, 0);
+    const cudnnStatus_t run = rnn_forward(c, g, plan, trial->x, trial->y, 0);
     if (run != CUDNN_STATUS_SUCCESS) {
       snprintf(reason, reason_size, "cudnnRNNForward: %s",
                api->cudnnGetErrorString(run));
@@ -1051,8 +1075,16 @@ choose_algorithm(CudnnContext* const c, const uint32_t index,
                 "cudnnSetRNNDataDescriptor")) {
     return false;
   }
-  float* const x = index ? c->act_dev[(index - 1U) & 1U] : c->in_dev;
-  float* const y = c->act_dev[index & 1U];
+  float* const x      = index ? c->act_dev[(index - 1U) & 1U] : c->in_dev;
+  const size_t floats = (size_t)g->num_layers * c->streams * g->units;
+  Trial        trial  = { 0 };
+  trial.x             = x;
+  trial.y             = c->act_dev[index & 1U];
+  trial.state_floats  = g->mode == CUDNN_LSTM ? 2U * floats : floats;
+  trial.output_floats =
+    (size_t)(c->streams < TRIAL_STREAMS_COMPARED ? c->streams
+                                                 : TRIAL_STREAMS_COMPARED) *
+    frames * g->units;
   if (!cuda_ok(c,
                sw_cudnn_fill_pattern(
                  x, (size_t)c->streams * frames * g->input_size, c->stream),
@@ -1071,19 +1103,20 @@ choose_algorithm(CudnnContext* const c, const uint32_t index,
   }
   algos[num_algos++] = CUDNN_RNN_ALGO_PERSIST_STATIC;
 
-  const size_t floats    = (size_t)g->num_layers * c->streams * g->units;
-  float* const reference = (float*)malloc(2U * floats * sizeof(float));
-  if (!reference) {
+  const size_t count = trial.state_floats + trial.output_floats;
+  trial.reference    = (float*)malloc(count * sizeof(float));
+  trial.results      = (float*)malloc(count * sizeof(float));
+  if (!trial.reference || !trial.results) {
+    free(trial.reference);
+    free(trial.results);
     set_failure(c, "malloc", "out of memory");
     return false;
   }
-  bool        have_reference = false;
-  const char* reference_algo = "";
-  RnnPlan     best           = { CUDNN_RNN_ALGO_STANDARD, NULL, NULL, 0 };
-  double      best_micros    = 0.0;
-  char        notes[320]     = "";
-  size_t      notes_used     = 0;
-  bool        fatal          = false;
+  RnnPlan best        = { CUDNN_RNN_ALGO_STANDARD, NULL, NULL, 0 };
+  double  best_micros = 0.0;
+  char    notes[320]  = "";
+  size_t  notes_used  = 0;
+  bool    fatal       = false;
 
   for (int a = 0; a < num_algos && !fatal; ++a) {
     RnnPlan      plan        = { algos[a], NULL, NULL, 0 };
@@ -1091,8 +1124,7 @@ choose_algorithm(CudnnContext* const c, const uint32_t index,
     double       micros      = 0.0;
     TrialOutcome outcome     = build_plan(c, g, &plan, reason, sizeof(reason));
     if (outcome == TRIAL_OK) {
-      outcome = run_trial(c, g, &plan, x, y, reference, &have_reference,
-                          &reference_algo, &micros, reason, sizeof(reason));
+      outcome = run_trial(c, g, &plan, &trial, &micros, reason, sizeof(reason));
     }
     notes_used =
       append(notes, notes_used, sizeof(notes), notes_used ? ", " : "");
@@ -1115,7 +1147,8 @@ choose_algorithm(CudnnContext* const c, const uint32_t index,
       destroy_plan(c, &plan);
     }
   }
-  free(reference);
+  free(trial.reference);
+  free(trial.results);
   if (fatal || !best.rnn) {
     destroy_plan(c, &best);
     if (!fatal) {
@@ -1455,23 +1488,32 @@ start_block(CudnnContext* const c, const uint32_t frames)
     return false;
   }
 
-  const float* x = c->in_dev;
+  /* A non-finite output of a relu layer (which later frames may hide) or
+     of the last recurrent layer writes this block's tag into the flag:
+     the CPU resets the stream at that frame. The first Dense layer reads
+     every output of the last recurrent layer, so it checks those. */
+  c->tag               = c->tag + 1U ? c->tag + 1U : 1U;
+  uint32_t* const flag = (uint32_t*)c->region_dev[to];
+  const float*    x    = c->in_dev;
   for (uint32_t i = 0; i < c->num_groups; ++i) {
-    const Group* const g = &c->groups[i];
-    float* const       y = i + 1U == c->num_groups && !c->num_head
-                             ? output_dev(c, to)
-                             : c->act_dev[i & 1U];
+    const Group* const g    = &c->groups[i];
+    const bool         last = i + 1U == c->num_groups;
+    float* const       y =
+      last && !c->num_head ? output_dev(c, to) : c->act_dev[i & 1U];
     if (!cudnn_ok(c, rnn_forward(c, g, &g->plan, x, y, from),
                   "cudnnRNNForward")) {
+      return false;
+    }
+    if (g->mode == CUDNN_RNN_RELU && !last &&
+        !cuda_ok(
+          c,
+          sw_cudnn_flag_nonfinite(y, rows * g->units, flag, c->tag, c->stream),
+          "flag_nonfinite_kernel")) {
       return false;
     }
     x = y;
   }
 
-  /* The first Dense layer reads every output of the last recurrent layer,
-     so it also flags a non-finite one (the CPU resets the stream there). */
-  c->tag               = c->tag + 1U ? c->tag + 1U : 1U;
-  uint32_t* const flag = (uint32_t*)c->region_dev[to];
   for (uint32_t k = 0; k < c->num_head; ++k) {
     const HeadLayer* const h = &c->head[k];
     float* const           y = k + 1U == c->num_head
@@ -1568,7 +1610,7 @@ run_on_cpu(CudnnContext* const c, float* const out, const uint32_t frames,
 }
 
 /* Whether the downloaded block is one the CPU would have computed without
-   a reset: finite new state and finite last recurrent outputs. */
+   a reset: finite new state, no flag, finite last recurrent outputs. */
 static bool
 download_finite(const CudnnContext* const c, const uint32_t frames)
 {
@@ -1576,12 +1618,14 @@ download_finite(const CudnnContext* const c, const uint32_t frames)
   if (!all_finite(state, c->state_floats)) {
     return false;
   }
-  if (c->num_head) {
-    uint32_t flag = 0;
-    memcpy(&flag, c->download, sizeof(flag));
-    return flag != c->tag;
+  uint32_t flag = 0;
+  memcpy(&flag, c->download, sizeof(flag));
+  if (flag == c->tag) {
+    return false;
   }
-  return all_finite((const float*)(c->download + c->out_offset),
+  /* Without a head the output is the last recurrent layer's. */
+  return c->num_head ||
+         all_finite((const float*)(c->download + c->out_offset),
                     (size_t)c->streams * frames * c->model->output_width);
 }
 

@@ -90,6 +90,19 @@ dense_kernel(const float* __restrict__ x, float* __restrict__ y,
 }
 
 __global__ void
+flag_nonfinite_kernel(const float* __restrict__ values, const size_t count,
+                      uint32_t* const flag, const uint32_t tag)
+{
+  const size_t stride = (size_t)gridDim.x * blockDim.x;
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+       i += stride) {
+    if (!isfinite(values[i])) {
+      *flag = tag;
+    }
+  }
+}
+
+__global__ void
 fill_int_kernel(int32_t* const dst, const uint32_t count, const int32_t value)
 {
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count;
@@ -127,6 +140,19 @@ sw_cudnn_dense(const float* const x, float* const y,
   dense_kernel<<<blocks_for(count), kThreads, 0, stream>>>(
     x, y, weights_t, bias, in_width, out_width, count, act, nonfinite_flag,
     tag);
+  return cudaGetLastError();
+}
+
+extern "C" cudaError_t
+sw_cudnn_flag_nonfinite(const float* const values, const size_t count,
+                        uint32_t* const flag, const uint32_t tag,
+                        const cudaStream_t stream)
+{
+  if (count == 0) {
+    return cudaSuccess;
+  }
+  flag_nonfinite_kernel<<<blocks_for(count), kThreads, 0, stream>>>(
+    values, count, flag, tag);
   return cudaGetLastError();
 }
 

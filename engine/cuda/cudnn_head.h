@@ -28,6 +28,12 @@ sw_cudnn_dense(const float* x, float* y, const float* weights_t,
                size_t rows, SwActivation act, uint32_t* nonfinite_flag,
                uint32_t tag, cudaStream_t stream);
 
+/* Writes `tag` into *flag when any of values[0 .. count) is NaN or
+   infinite. */
+cudaError_t
+sw_cudnn_flag_nonfinite(const float* values, size_t count, uint32_t* flag,
+                        uint32_t tag, cudaStream_t stream);
+
 /* dst[0 .. count) = value. */
 cudaError_t
 sw_cudnn_fill_int(int32_t* dst, uint32_t count, int32_t value,
