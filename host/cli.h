@@ -52,6 +52,16 @@ cmd_convert(int argc, char** argv);
 void
 cmd_convert_usage(FILE* stream);
 
+int
+cmd_backends(int argc, char** argv);
+void
+cmd_backends_usage(FILE* stream);
+
+int
+cmd_bench(int argc, char** argv);
+void
+cmd_bench_usage(FILE* stream);
+
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -128,9 +138,78 @@ cli_scan_float(const char* text, float* value, const char** end);
 bool
 cli_parse_float(const char* text, float* value);
 
+/** Parse a whole string as one double (spaces around it allowed). */
+bool
+cli_parse_double(const char* text, double* value);
+
 /** Resets getopt so a sub-command parses its own arguments from the start. */
 void
 cli_reset_getopt(void);
+
+/** Largest --block any sub-command takes. */
+#define CLI_MAX_BLOCK 65536U
+
+/**
+   Parse --block's value `text` into `block` (1..CLI_MAX_BLOCK). Returns
+   CLI_EXIT_SUCCESS, or prints a usage error of `command` and returns
+   CLI_EXIT_USAGE.
+*/
+int
+cli_parse_block(const CliCommand* command, const char* text, uint32_t* block);
+
+/* ------------------------------------------------------------------------ */
+/* Engines                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* getopt_long values of the engine options (no short forms). */
+#define CLI_OPT_BACKEND 0x101
+#define CLI_OPT_PIPELINED 0x102
+
+/** The long options behind CLI_OPT_BACKEND and CLI_OPT_PIPELINED, for a
+    sub-command's struct option table. */
+#define CLI_ENGINE_LONG_OPTIONS                            \
+  {"backend", required_argument, NULL, CLI_OPT_BACKEND},   \
+    {"pipelined", no_argument, NULL, CLI_OPT_PIPELINED}
+
+/** --backend and --pipelined as given. */
+typedef struct {
+  SwBackendKind   backend;
+  SwStreamingMode streaming;
+} CliEngineOptions;
+
+/** Auto backend, synchronous streaming. */
+CliEngineOptions
+cli_engine_options_default(void);
+
+/**
+   Take engine option `opt` (CLI_OPT_BACKEND with its value `arg`, or
+   CLI_OPT_PIPELINED) into `options`. Returns CLI_EXIT_SUCCESS, or prints a
+   usage error of `command` naming the backends and returns CLI_EXIT_USAGE.
+*/
+int
+cli_engine_option(const CliCommand* command,
+                  int               opt,
+                  const char*       arg,
+                  CliEngineOptions* options);
+
+/** Print the help lines of --backend and --pipelined, descriptions starting
+    at column `column`. */
+void
+cli_engine_usage(FILE* stream, int column);
+
+/** sw_engine_config_default() with the backend and streaming mode of
+    `options`. */
+SwEngineConfig
+cli_engine_config(const CliEngineOptions* options);
+
+/**
+   After processing: warn about non-finite resets, and print the engine's
+   backend note ("statewave: <note>") with -v, when the backend asked for
+   (not auto) is not the one running, or after a fallback to the CPU. Parts
+   of the note the library has already logged are not printed again.
+*/
+void
+cli_report_engine(const SwEngine* engine, SwBackendKind asked);
 
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */

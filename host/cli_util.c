@@ -15,6 +15,10 @@
 
 static bool verbose_output = false;
 
+/* The last library message printed at info level or above, so that
+   cli_report_engine() does not print a backend note a second time. */
+static char last_logged[1024];
+
 void
 cli_set_verbose(bool verbose)
 {
@@ -50,6 +54,9 @@ cli_log(void* user, SwLogLevel level, const char* message)
 
   if (level <= SW_LOG_WARNING || verbose_output) {
     fprintf(stderr, "statewave: %s%s\n", label, message);
+    if (level <= SW_LOG_INFO) {
+      snprintf(last_logged, sizeof(last_logged), "%s", message);
+    }
   }
 }
 
@@ -137,6 +144,18 @@ cli_reset_getopt(void)
   opterr = 0; // We print our own messages, naming the sub-command.
 }
 
+int
+cli_parse_block(const CliCommand* command, const char* text, uint32_t* block)
+{
+  if (!cli_parse_uint(text, 1U, CLI_MAX_BLOCK, block)) {
+    return cli_usage_error(command,
+                           "--block '%s': expected an integer in 1..%u",
+                           text,
+                           CLI_MAX_BLOCK);
+  }
+  return CLI_EXIT_SUCCESS;
+}
+
 bool
 cli_parse_uint(const char* text, uint32_t min, uint32_t max, uint32_t* value)
 {
@@ -181,6 +200,17 @@ cli_parse_float(const char* text, float* value)
   return cli_scan_float(text, value, &end) && *end == '\0';
 }
 
+bool
+cli_parse_double(const char* text, double* value)
+{
+  char* end = NULL;
+  *value    = strtod(text, &end);
+  if (end == text) {
+    return false;
+  }
+  return end[strspn(end, " \t")] == '\0';
+}
+
 /* One --arch per run: the program loads one model per invocation. */
 static const char* arch_file = NULL;
 
@@ -208,6 +238,112 @@ cli_load_model(const char* path)
   return model;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Engines                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* sw_backend_parse()'s names, for help and error messages. */
+#define BACKEND_NAMES "auto, cpu, cudnn or fused"
+
+CliEngineOptions
+cli_engine_options_default(void)
+{
+  const CliEngineOptions options = {SW_BACKEND_AUTO, SW_STREAMING_SYNC};
+  return options;
+}
+
+int
+cli_engine_option(const CliCommand* command,
+                  int               opt,
+                  const char*       arg,
+                  CliEngineOptions* options)
+{
+  if (opt == CLI_OPT_PIPELINED) {
+    options->streaming = SW_STREAMING_PIPELINED;
+    return CLI_EXIT_SUCCESS;
+  }
+  if (sw_backend_parse(arg, &options->backend) != SW_SUCCESS) {
+    return cli_usage_error(
+      command, "--backend '%s': expected " BACKEND_NAMES, arg);
+  }
+  return CLI_EXIT_SUCCESS;
+}
+
+void
+cli_engine_usage(FILE* stream, int column)
+{
+  static const char* const backend[] = {
+    "where the model runs: " BACKEND_NAMES " (default",
+    "auto: the fastest usable one, measured); a GPU",
+    "backend that cannot run here falls back to the cpu",
+    "with a note on stderr ('statewave backends' says",
+    "which are built and usable)",
+  };
+  static const char* const pipelined[] = {
+    "pipelined streaming: each engine call starts its",
+    "block and returns the one before (one block of",
+    "latency), so a GPU computes while the host goes on",
+  };
+  const struct {
+    const char*        option;
+    const char* const* lines;
+    size_t             count;
+  } options[] = {
+    {"--backend NAME", backend, sizeof(backend) / sizeof(backend[0])},
+    {"--pipelined", pipelined, sizeof(pipelined) / sizeof(pipelined[0])},
+  };
+
+  for (size_t o = 0; o < sizeof(options) / sizeof(options[0]); ++o) {
+    // Options start at column 6, as the other long-only options do.
+    fprintf(stream, "      %-*s", column - 6, options[o].option);
+    for (size_t l = 0; l < options[o].count; ++l) {
+      fprintf(stream, "%*s%s\n", l ? column : 0, "", options[o].lines[l]);
+    }
+  }
+}
+
+SwEngineConfig
+cli_engine_config(const CliEngineOptions* options)
+{
+  SwEngineConfig config = sw_engine_config_default();
+  config.backend        = options->backend;
+  config.streaming      = options->streaming;
+  return config;
+}
+
+void
+cli_report_engine(const SwEngine* engine, SwBackendKind asked)
+{
+  const uint64_t resets = sw_engine_nonfinite_resets(engine);
+  if (resets) {
+    cli_warning("%llu non-finite reset%s: a stream was reset where its "
+                "input or state was not finite, and that frame's output is 0",
+                (unsigned long long)resets,
+                (resets == 1) ? "" : "s");
+  }
+
+  const char* note = sw_engine_backend_note(engine);
+  if (!note) {
+    return;
+  }
+  SwBackendKind running = SW_BACKEND_CPU;
+  sw_backend_parse(sw_engine_backend_name(engine), &running);
+  const bool other_backend = asked != SW_BACKEND_AUTO && asked != running;
+  if (!cli_verbose() && !other_backend && !sw_engine_fallback_count(engine)) {
+    return;
+  }
+
+  // The library logs the note it makes with the engine; a fallback during
+  // processing is appended to it ("; ...") without a log message.
+  const size_t logged = strlen(last_logged);
+  if (logged && !strncmp(note, last_logged, logged)) {
+    note += logged;
+    note += strspn(note, "; ");
+  }
+  if (*note) {
+    fprintf(stderr, "statewave: %s\n", note);
+  }
+}
 
 size_t
 cli_layer_params(const SwLayerInfo* layer)

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #define DEFAULT_BLOCK 512U
-#define MAX_BLOCK 65536U
 
 void
 cmd_process_usage(FILE* stream)
@@ -44,14 +43,20 @@ cmd_process_usage(FILE* stream)
     "                       takes it, else float for WAV and AIFF, pcm24 for\n"
     "                       FLAC, vorbis for Ogg)\n"
     "      --arch FILE      the architecture of a Keras weights-only .h5 model\n"
-    "                       (model.save_weights): a JSON spec, see README\n"
-    "  -v, --verbose        also print library information and a summary\n"
+    "                       (model.save_weights): a JSON spec, see README\n",
+    stream);
+  cli_engine_usage(stream, 23);
+  fputs(
+    "  -v, --verbose        also print library information, the backend's\n"
+    "                       note and a summary\n"
     "  -h, --help           print this help and exit\n"
     "\n"
     "OUT's format follows its extension: .wav, .flac, .aiff or .aif, .ogg;\n"
     "any other extension keeps IN's format. Integer formats clip at full\n"
     "scale. A model trained at another sample rate runs as is: nothing is\n"
-    "resampled. Progress is shown on stderr when it is a terminal.\n"
+    "resampled. Progress is shown on stderr when it is a terminal. With\n"
+    "--pipelined, OUT is still aligned with IN: the block of latency is\n"
+    "cut from its start and pushed out at the end with silence.\n"
     "\n"
     "Exit status: 0 on success, 1 on a bad file or a runtime error,\n"
     "2 on bad usage.\n",
@@ -63,13 +68,14 @@ cmd_process_usage(FILE* stream)
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-  const char* model_path;
-  const char* in_path;
-  const char* out_path;
-  uint32_t    block;
-  int         subtype;    /**< SF_FORMAT_* subtype, 0: choose one. */
-  uint32_t    num_params; /**< --param arguments, "I=V" as typed. */
-  char**      params;
+  const char*      model_path;
+  const char*      in_path;
+  const char*      out_path;
+  uint32_t         block;
+  int              subtype;    /**< SF_FORMAT_* subtype, 0: choose one. */
+  uint32_t         num_params; /**< --param arguments, "I=V" as typed. */
+  char**           params;
+  CliEngineOptions engine;
 } ProcessOptions;
 
 typedef struct {
@@ -120,6 +126,7 @@ parse_options(int argc, char** argv, ProcessOptions* options)
     {"param", required_argument, NULL, 'p'},
     {"subtype", required_argument, NULL, 's'},
     {"arch", required_argument, NULL, CLI_OPT_ARCH},
+    CLI_ENGINE_LONG_OPTIONS,
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -135,11 +142,8 @@ parse_options(int argc, char** argv, ProcessOptions* options)
       options->model_path = optarg;
       break;
     case 'b':
-      if (!cli_parse_uint(optarg, 1U, MAX_BLOCK, &options->block)) {
-        return cli_usage_error(command,
-                               "--block '%s': expected an integer in 1..%u",
-                               optarg,
-                               MAX_BLOCK);
+      if (cli_parse_block(command, optarg, &options->block)) {
+        return CLI_EXIT_USAGE;
       }
       break;
     case 'p':
@@ -156,6 +160,12 @@ parse_options(int argc, char** argv, ProcessOptions* options)
       break;
     case CLI_OPT_ARCH:
       cli_set_arch(optarg);
+      break;
+    case CLI_OPT_BACKEND:
+    case CLI_OPT_PIPELINED:
+      if (cli_engine_option(command, opt, optarg, &options->engine)) {
+        return CLI_EXIT_USAGE;
+      }
       break;
     case 'v':
       cli_set_verbose(true);
@@ -518,14 +528,34 @@ process_file(const ProcessOptions* options,
     return CLI_EXIT_FAILURE;
   }
 
+  // A pipelined engine answers `latency` frames late: its first outputs come
+  // before IN's first frame and are dropped, and as many frames of silence
+  // after IN's end push its last frames out.
+  const uint32_t latency    = sw_engine_latency(engine);
+  sf_count_t     to_drop    = latency;
+  sf_count_t     to_flush   = latency;
+  bool           input_done = false;
+  sf_count_t     frames_fed = 0;
+
   Progress progress = {isatty(STDERR_FILENO) == 1, -1, in_info->frames};
   int      result   = CLI_EXIT_SUCCESS;
   *frames_done      = 0;
   for (;;) {
-    const sf_count_t frames =
-      sf_readf_float(in, buffers.interleaved, (sf_count_t)options->block);
-    if (frames <= 0) {
-      break;
+    sf_count_t frames = 0;
+    if (!input_done) {
+      frames =
+        sf_readf_float(in, buffers.interleaved, (sf_count_t)options->block);
+      input_done = frames <= 0;
+    }
+    if (input_done) {
+      if (to_flush == 0) {
+        break;
+      }
+      frames = (to_flush < options->block) ? to_flush : options->block;
+      to_flush -= frames;
+      memset(buffers.interleaved,
+             0,
+             (size_t)frames * channels * sizeof(float));
     }
 
     for (sf_count_t f = 0; f < frames; ++f) {
@@ -543,25 +573,30 @@ process_file(const ProcessOptions* options,
     if (status) {
       cli_error("%s: processing failed at frame %lld: %s",
                 options->in_path,
-                (long long)*frames_done,
+                (long long)frames_fed,
                 sw_strerror(status));
       result = CLI_EXIT_FAILURE;
       break;
     }
+    frames_fed += frames;
 
-    for (sf_count_t f = 0; f < frames; ++f) {
+    const sf_count_t dropped = (to_drop < frames) ? to_drop : frames;
+    to_drop -= dropped;
+    const sf_count_t kept = frames - dropped;
+    for (sf_count_t f = 0; f < kept; ++f) {
       for (uint32_t c = 0; c < channels; ++c) {
-        buffers.interleaved[f * channels + c] = buffers.channels[c][f];
+        buffers.interleaved[f * channels + c] =
+          buffers.channels[c][dropped + f];
       }
     }
 
-    if (sf_writef_float(out, buffers.interleaved, frames) != frames) {
+    if (sf_writef_float(out, buffers.interleaved, kept) != kept) {
       cli_error("%s: cannot write: %s", options->out_path, sf_strerror(out));
       result = CLI_EXIT_FAILURE;
       break;
     }
 
-    *frames_done += frames;
+    *frames_done += kept;
     progress_update(&progress, options->in_path, *frames_done);
   }
   progress_end(&progress);
@@ -621,7 +656,8 @@ print_summary(const ProcessOptions* options,
 int
 cmd_process(int argc, char** argv)
 {
-  ProcessOptions options = {NULL, NULL, NULL, DEFAULT_BLOCK, 0, 0, NULL};
+  ProcessOptions options = {
+    NULL, NULL, NULL, DEFAULT_BLOCK, 0, 0, NULL, cli_engine_options_default()};
   options.params         = (char**)calloc((size_t)argc, sizeof(char*));
   if (!options.params) {
     cli_error("out of memory");
@@ -681,7 +717,7 @@ cmd_process(int argc, char** argv)
     goto done;
   }
 
-  SwEngineConfig config    = sw_engine_config_default();
+  SwEngineConfig config    = cli_engine_config(&options.engine);
   config.sample_rate       = (double)in_info.samplerate;
   config.streams           = (uint32_t)in_info.channels;
   config.max_block         = options.block;
@@ -726,13 +762,7 @@ cmd_process(int argc, char** argv)
     goto done;
   }
 
-  const uint64_t resets = sw_engine_nonfinite_resets(engine);
-  if (resets) {
-    cli_warning("%llu non-finite reset%s: a stream was reset where its "
-                "input or state was not finite, and that frame's output is 0",
-                (unsigned long long)resets,
-                (resets == 1) ? "" : "s");
-  }
+  cli_report_engine(engine, options.engine.backend);
 
   if (cli_verbose() || isatty(STDERR_FILENO)) {
     print_summary(&options, &in_info, frames_done, elapsed);

@@ -10,12 +10,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define DEFAULT_BLOCK 64U
-#define MAX_BLOCK 65536U
 
 /* Enough for any sane frame; a longer line is an error, not unbounded memory.
  */
@@ -45,9 +45,17 @@ cmd_stream_usage(FILE* stream)
     "  -b, --block N      most frames per processing call, 1..65536 "
     "(default 64)\n"
     "      --arch FILE    the architecture of a Keras weights-only .h5\n"
-    "                     model (model.save_weights): a JSON spec, see README\n"
-    "  -v, --verbose      also print library information\n"
+    "                     model (model.save_weights): a JSON spec, see README\n",
+    stream);
+  cli_engine_usage(stream, 21);
+  fputs(
+    "  -v, --verbose      also print library information and the backend's\n"
+    "                     note\n"
     "  -h, --help         print this help and exit\n"
+    "\n"
+    "With --pipelined the output lines stay aligned with the input lines,\n"
+    "but each comes --block lines later: at the end of the input, frames of\n"
+    "zeros (knob columns at the last line's values) push the last ones out.\n"
     "\n"
     "Exit status: 0 on success, 1 on a bad file, a malformed line or a\n"
     "runtime error, 2 on bad usage.\n",
@@ -55,8 +63,9 @@ cmd_stream_usage(FILE* stream)
 }
 
 typedef struct {
-  const char* model_path;
-  uint32_t    block;
+  const char*      model_path;
+  uint32_t         block;
+  CliEngineOptions engine;
 } StreamOptions;
 
 /** Fills `options`; returns 0, -1 after --help, or an exit status. */
@@ -67,6 +76,7 @@ parse_options(int argc, char** argv, StreamOptions* options)
     {"model", required_argument, NULL, 'm'},
     {"block", required_argument, NULL, 'b'},
     {"arch", required_argument, NULL, CLI_OPT_ARCH},
+    CLI_ENGINE_LONG_OPTIONS,
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -81,15 +91,18 @@ parse_options(int argc, char** argv, StreamOptions* options)
       options->model_path = optarg;
       break;
     case 'b':
-      if (!cli_parse_uint(optarg, 1U, MAX_BLOCK, &options->block)) {
-        return cli_usage_error(command,
-                               "--block '%s': expected an integer in 1..%u",
-                               optarg,
-                               MAX_BLOCK);
+      if (cli_parse_block(command, optarg, &options->block)) {
+        return CLI_EXIT_USAGE;
       }
       break;
     case CLI_OPT_ARCH:
       cli_set_arch(optarg);
+      break;
+    case CLI_OPT_BACKEND:
+    case CLI_OPT_PIPELINED:
+      if (cli_engine_option(command, opt, optarg, &options->engine)) {
+        return CLI_EXIT_USAGE;
+      }
       break;
     case 'v':
       cli_set_verbose(true);
@@ -126,6 +139,10 @@ typedef struct {
   float*    in;       /**< [capacity][input_width] */
   float*    out;      /**< [capacity][output_width] */
   uint64_t  line;     /**< 1-based number of the last line read. */
+  /** Outputs still to drop: a pipelined engine's first answers come before
+      the first line's. */
+  uint32_t     to_drop;
+  const float* last_frame; /**< The last line's frame in `in`; NULL: none. */
 } Batch;
 
 /** Processes the waiting frames and writes their lines; false on error. */
@@ -146,7 +163,10 @@ batch_flush(Batch* batch)
     return false;
   }
 
-  for (uint32_t f = 0; f < batch->count; ++f) {
+  const uint32_t dropped =
+    (batch->to_drop < batch->count) ? batch->to_drop : batch->count;
+  batch->to_drop -= dropped;
+  for (uint32_t f = dropped; f < batch->count; ++f) {
     const float* const row = batch->out + (size_t)f * batch->output_width;
     for (uint32_t c = 0; c < batch->output_width; ++c) {
       // %.9g is the shortest form that always reads back as the same float.
@@ -155,6 +175,42 @@ batch_flush(Batch* batch)
     putchar('\n');
   }
   batch->count = 0;
+  return true;
+}
+
+/**
+   Pipelined: pushes the frames still in the engine out with its latency's
+   worth of zero frames, the knob columns held at the last line's values
+   (0 where those are not finite, so the push never resets the state).
+   Synchronous, or before any line: nothing to do. False on error.
+*/
+static bool
+batch_drain(Batch* batch)
+{
+  uint32_t left = batch->last_frame ? sw_engine_latency(batch->engine) : 0U;
+  if (left == 0) {
+    return true;
+  }
+
+  // Row 0 becomes the push frame; the last frame may be any row, row 0
+  // included, so it is read before anything is written.
+  const size_t width = batch->input_width;
+  memmove(batch->in, batch->last_frame, width * sizeof(float));
+  batch->in[0] = 0.0f;
+  for (size_t c = 1; c < width; ++c) {
+    batch->in[c] = isfinite(batch->in[c]) ? batch->in[c] : 0.0f;
+  }
+  for (uint32_t f = 1; f < batch->capacity && f < left; ++f) {
+    memcpy(batch->in + f * width, batch->in, width * sizeof(float));
+  }
+
+  while (left > 0) {
+    batch->count = (left < batch->capacity) ? left : batch->capacity;
+    left -= batch->count;
+    if (!batch_flush(batch)) {
+      return false;
+    }
+  }
   return true;
 }
 
@@ -247,6 +303,7 @@ handle_line(Batch* batch, char* line, size_t length)
     return false;
   }
 
+  batch->last_frame = row;
   ++batch->count;
   return batch->count < batch->capacity || batch_flush(batch);
 }
@@ -345,12 +402,14 @@ stream_stdin(Batch* batch)
     input.length -= start;
   }
 
-  result = CLI_EXIT_SUCCESS;
+  if (batch_drain(batch) && flush_stdout()) {
+    result = CLI_EXIT_SUCCESS;
+  }
   goto done;
 
 failed_line:
   // The frames before the bad line are still written.
-  if (batch_flush(batch)) {
+  if (batch_flush(batch) && batch_drain(batch)) {
     flush_stdout();
   }
 
@@ -362,7 +421,7 @@ done:
 int
 cmd_stream(int argc, char** argv)
 {
-  StreamOptions options = {NULL, DEFAULT_BLOCK};
+  StreamOptions options = {NULL, DEFAULT_BLOCK, cli_engine_options_default()};
   int           result  = parse_options(argc, argv, &options);
   if (result) {
     return (result < 0) ? CLI_EXIT_SUCCESS : result;
@@ -385,7 +444,7 @@ cmd_stream(int argc, char** argv)
     return CLI_EXIT_FAILURE;
   }
 
-  SwEngineConfig config    = sw_engine_config_default();
+  SwEngineConfig config    = cli_engine_config(&options.engine);
   config.streams           = 1;
   config.max_block         = options.block;
   config.knob_smoothing_ms = 0.0f; // Knob columns are taken as given.
@@ -399,7 +458,9 @@ cmd_stream(int argc, char** argv)
                       0,
                       NULL,
                       NULL,
-                      0};
+                      0,
+                      engine ? sw_engine_latency(engine) : 0U,
+                      NULL};
   result           = CLI_EXIT_FAILURE;
   if (!engine) {
     cli_library_error(&err);
@@ -416,14 +477,7 @@ cmd_stream(int argc, char** argv)
   }
 
   result = stream_stdin(&batch);
-
-  const uint64_t resets = sw_engine_nonfinite_resets(engine);
-  if (resets) {
-    cli_warning("%llu non-finite reset%s: a stream was reset where its "
-                "input or state was not finite, and that frame's output is 0",
-                (unsigned long long)resets,
-                (resets == 1) ? "" : "s");
-  }
+  cli_report_engine(engine, options.engine.backend);
 
 done:
   free(batch.in);

@@ -1,7 +1,7 @@
 /*
   The statewave program: a table of sub-commands, each in its own
-  cmd_<name>.c with its own options. Later sub-commands (run, bench, devices,
-  convert, ...) are one more row here and one more file.
+  cmd_<name>.c with its own options. Later sub-commands (run, ...) are one
+  more row here and one more file.
 */
 
 #include "cli.h"
@@ -24,6 +24,14 @@ static const CliCommand commands[] = {
    "write a model as RTNeural/AIDA-X or GuitarML JSON",
    cmd_convert,
    cmd_convert_usage},
+  {"backends",
+   "list the backends: built, usable here, and why not",
+   cmd_backends,
+   cmd_backends_usage},
+  {"bench",
+   "time an engine: block latency and real-time factor",
+   cmd_bench,
+   cmd_bench_usage},
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))

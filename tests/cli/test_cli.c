@@ -552,7 +552,8 @@ test_help(void)
   for (size_t i = 0; i < 3; ++i) {
     RunResult result = expect_status(0, NULL, top_level[i]);
     check(contains(result.out, "process") && contains(result.out, "stream") &&
-            contains(result.out, "info") && contains(result.out, "Usage:"),
+            contains(result.out, "info") && contains(result.out, "backends") &&
+            contains(result.out, "bench") && contains(result.out, "Usage:"),
           "%s lists the commands on stdout",
           top_level[i][0]);
     check(!result.err || !result.err[0],
@@ -567,9 +568,9 @@ test_help(void)
     contains(result.out, sw_version()), "--version prints %s", sw_version());
   run_result_free(&result);
 
-  static const char* const commands[] = {"process", "stream", "info",
-                                         "convert"};
-  for (size_t i = 0; i < 3; ++i) {
+  static const char* const commands[] = {
+    "process", "stream", "info", "convert", "backends", "bench"};
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); ++i) {
     char usage[64];
     snprintf(usage, sizeof(usage), "Usage: statewave %s", commands[i]);
 
@@ -582,6 +583,19 @@ test_help(void)
     const char* const help_command[] = {"help", commands[i], NULL};
     result                           = expect_status(0, NULL, help_command);
     check(contains(result.out, usage), "help %s prints its usage", commands[i]);
+    run_result_free(&result);
+  }
+
+  // The engine options, where an engine runs.
+  static const char* const engine_commands[] = {"process", "stream", "bench"};
+  for (size_t i = 0; i < 3; ++i) {
+    const char* const help[] = {engine_commands[i], "--help", NULL};
+    result                   = expect_status(0, NULL, help);
+    check(contains(result.out, "--backend NAME") &&
+            contains(result.out, "auto, cpu, cudnn or fused") &&
+            contains(result.out, "--pipelined"),
+          "%s --help has --backend and --pipelined",
+          engine_commands[i]);
     run_result_free(&result);
   }
 }
@@ -1974,6 +1988,644 @@ test_keras_arch(void)
   expect_error(2, "option '--arch' needs a value", no_value);
 }
 
+/* backends, --backend, --pipelined, bench ---------------------------------- */
+
+static size_t
+count_occurrences(const char* haystack, const char* needle)
+{
+  size_t count = 0;
+  for (const char* p = haystack ? strstr(haystack, needle) : NULL; p;
+       p = strstr(p + 1, needle)) {
+    ++count;
+  }
+  return count;
+}
+
+static void
+test_backends(void)
+{
+  SwBackendInfo infos[SW_BACKEND_KIND_COUNT];
+  for (int k = 0; k < SW_BACKEND_KIND_COUNT; ++k) {
+    check(sw_backend_info((SwBackendKind)k, &infos[k]) == SW_SUCCESS,
+          "sw_backend_info(%d)",
+          k);
+  }
+
+  // Text: one line per kind, "NAME built yes|no usable yes|no DETAIL".
+  RunResult   result = expect_status(0, NULL, ARGS("backends"));
+  const char* line   = result.out ? result.out : "";
+  check(count_lines(line) == SW_BACKEND_KIND_COUNT,
+        "backends prints %d lines, got %zu",
+        SW_BACKEND_KIND_COUNT,
+        count_lines(line));
+  for (int k = 0; k < SW_BACKEND_KIND_COUNT && *line; ++k) {
+    char name[16]   = "";
+    char built[4]   = "";
+    char usable[4]  = "";
+    int  detail_at  = 0;
+    const int found = sscanf(
+      line, "%15s built %3s usable %3s %n", name, built, usable, &detail_at);
+    const char* const end = strchr(line, '\n');
+    if (!check(found == 3 && end, "backends line %d: %.80s", k + 1, line)) {
+      break;
+    }
+    check(!strcmp(name, infos[k].name) &&
+            !strcmp(built, infos[k].built ? "yes" : "no") &&
+            !strcmp(usable, infos[k].usable ? "yes" : "no") &&
+            !strncmp(line + detail_at,
+                     infos[k].detail,
+                     (size_t)(end - line - detail_at)) &&
+            strlen(infos[k].detail) == (size_t)(end - line - detail_at),
+          "backends line %d is the library's %s: %.*s",
+          k + 1,
+          infos[k].name,
+          (int)(end - line),
+          line);
+    line = end + 1;
+  }
+  check(infos[SW_BACKEND_CPU].usable, "the cpu backend is usable");
+  check(!result.err[0], "backends prints nothing on stderr");
+  run_result_free(&result);
+
+  // JSON: the same facts as an array of objects.
+  result            = expect_status(0, NULL, ARGS("backends", "--json"));
+  cJSON* const root = cJSON_Parse(result.out ? result.out : "");
+  if (check(cJSON_IsArray(root) &&
+              cJSON_GetArraySize(root) == SW_BACKEND_KIND_COUNT,
+            "backends --json prints an array of %d objects",
+            SW_BACKEND_KIND_COUNT)) {
+    for (int k = 0; k < SW_BACKEND_KIND_COUNT; ++k) {
+      const cJSON* const item = cJSON_GetArrayItem(root, k);
+      const cJSON* const built =
+        cJSON_GetObjectItemCaseSensitive(item, "built");
+      const cJSON* const usable =
+        cJSON_GetObjectItemCaseSensitive(item, "usable");
+      check(!strcmp(json_string(item, "name"), infos[k].name) &&
+              cJSON_IsBool(built) &&
+              cJSON_IsTrue(built) == infos[k].built &&
+              cJSON_IsBool(usable) &&
+              cJSON_IsTrue(usable) == infos[k].usable &&
+              !strcmp(json_string(item, "detail"), infos[k].detail),
+            "backends --json entry %d is the library's %s",
+            k,
+            infos[k].name);
+    }
+  } else {
+    show_output(&result);
+  }
+  cJSON_Delete(root);
+  run_result_free(&result);
+
+  expect_error(2, "unexpected argument 'cpu'", ARGS("backends", "cpu"));
+  expect_error(2, "--frobnicate", ARGS("backends", "--frobnicate"));
+}
+
+/** Runs `process` on `in` into `out` and reads it back; NULL on failure. */
+static float*
+process_file_with(const char* const* args, const char* out, SF_INFO* info)
+{
+  remove(out);
+  return process_to(args, out, info);
+}
+
+/** Whether two runs' audio is bit-identical; prints the first differences. */
+static bool
+same_audio(const float*   a,
+           const SF_INFO* a_info,
+           const float*   b,
+           const SF_INFO* b_info,
+           const char*    what)
+{
+  if (!check(a && b && a_info->frames == b_info->frames &&
+               a_info->channels == b_info->channels,
+             "%s: %lld frames x %d channels, expected %lld x %d",
+             what,
+             (long long)a_info->frames,
+             a_info->channels,
+             (long long)b_info->frames,
+             b_info->channels)) {
+    return false;
+  }
+  size_t       differ  = 0;
+  const size_t samples = (size_t)(a_info->frames * a_info->channels);
+  for (size_t i = 0; i < samples; ++i) {
+    if (!same_float(a[i], b[i]) && differ++ < 5) {
+      printf("%s: sample %zu is %.9g, expected %.9g\n",
+             what,
+             i,
+             (double)a[i],
+             (double)b[i]);
+    }
+  }
+  return check(differ == 0, "%s: %zu samples differ", what, differ);
+}
+
+/** The largest difference of two equally long runs, or INFINITY. */
+static float
+audio_difference(const float*   a,
+                 const SF_INFO* a_info,
+                 const float*   b,
+                 const SF_INFO* b_info)
+{
+  if (!a || !b || a_info->frames != b_info->frames ||
+      a_info->channels != b_info->channels) {
+    return INFINITY;
+  }
+  float worst = 0.0f;
+  for (sf_count_t i = 0; i < a_info->frames * a_info->channels; ++i) {
+    const float d = fabsf(a[i] - b[i]);
+    worst         = (d > worst || d != d) ? d : worst;
+  }
+  return worst;
+}
+
+/** Writes `frames` frames of the knob model's input (with a NaN line). */
+static const char*
+knob_csv(size_t frames)
+{
+  const char* const path  = work_path("frames.csv");
+  FILE* const       file  = fopen(path, "w");
+  uint64_t          state = 2024;
+  if (!check(file != NULL, "cannot write %s", path)) {
+    return path;
+  }
+  for (size_t f = 0; f < frames; ++f) {
+    if (f == frames / 3) {
+      fputs("nan,0.5\n", file); // A reset, counted and warned about.
+      continue;
+    }
+    fprintf(file,
+            "%.9g,%.9g\n",
+            (double)random_weight(&state, 1.0f),
+            (double)(0.5f + 0.5f * random_weight(&state, 1.0f)));
+  }
+  fclose(file);
+  return path;
+}
+
+static void
+test_backend_option(void)
+{
+  const char* const model = knob_model();
+  const char* const in    = work_path("in.wav");
+  const char* const out   = work_path("out.wav");
+  enum { FRAMES = 2000, CHANNELS = 2 };
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_FLOAT, CHANNELS, FRAMES, NAN);
+  const char* const csv = knob_csv(300);
+
+  SF_INFO      base_info;
+  float* const base =
+    process_file_with(ARGS("process", "-m", model, in, out), out, &base_info);
+  RunResult    base_stream = expect_status(0, csv, ARGS("stream", "-m", model));
+
+  static const char* const names[] = {"auto", "cpu", "cudnn", "fused"};
+  for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); ++n) {
+    SwBackendKind kind = SW_BACKEND_AUTO;
+    SwBackendInfo info;
+    check(sw_backend_parse(names[n], &kind) == SW_SUCCESS &&
+            sw_backend_info(kind, &info) == SW_SUCCESS,
+          "the library knows backend %s",
+          names[n]);
+    const bool gpu = kind == SW_BACKEND_CUDNN || kind == SW_BACKEND_FUSED;
+
+    // The note an engine asked for this backend gets, as the library says.
+    char           note[1024] = "";
+    SwModel* const library    = load_model(model);
+    SwEngineConfig config     = sw_engine_config_default();
+    config.backend            = kind;
+    config.streams            = CHANNELS;
+    SwError         err       = {SW_SUCCESS, ""};
+    SwEngine* const engine =
+      library ? sw_engine_new(library, &config, &err) : NULL;
+    if (check(engine != NULL, "engine on %s: %s", names[n], err.message)) {
+      const char* const text = sw_engine_backend_note(engine);
+      snprintf(note, sizeof(note), "%s", text ? text : "");
+    }
+    sw_engine_free(engine);
+    sw_model_free(library);
+
+    SF_INFO      got_info;
+    float* const got = process_file_with(
+      ARGS("process", "--backend", names[n], "-m", model, in, out),
+      out,
+      &got_info);
+    RunResult result = expect_status(
+      0, csv, ARGS("stream", "-m", model, "--backend", names[n]));
+    if (gpu && info.usable) {
+      // A GPU computes the same function, not the same bits.
+      const float worst = audio_difference(got, &got_info, base, &base_info);
+      printf("process --backend %s: max |gpu - cpu| = %g\n",
+             names[n],
+             (double)worst);
+      check(worst <= 1e-4f, "--backend %s within 1e-4 of the cpu", names[n]);
+    } else {
+      // The CPU, asked for or fallen back to: the same bits.
+      char what[64];
+      snprintf(what, sizeof(what), "process --backend %s", names[n]);
+      same_audio(got, &got_info, base, &base_info, what);
+      check(result.out && base_stream.out &&
+              !strcmp(result.out, base_stream.out),
+            "stream --backend %s prints what the default does",
+            names[n]);
+    }
+    if (gpu && !info.usable) {
+      // The fallback is said once, on stderr, in the library's words.
+      check(note[0] && count_occurrences(result.err, note) == 1,
+            "stream --backend %s says once: %s",
+            names[n],
+            note);
+      if (!check(contains(result.err, "statewave: "),
+                 "the note is a statewave message")) {
+        show_output(&result);
+      }
+    } else {
+      check(!contains(result.err, "backend") &&
+              !contains(result.err, "auto chose"),
+            "stream --backend %s prints no backend note without -v",
+            names[n]);
+    }
+    free(got);
+    run_result_free(&result);
+  }
+
+  // -v shows auto's choice, once.
+  RunResult verbose =
+    expect_status(0, csv, ARGS("stream", "-v", "-m", model, "--backend", "auto"));
+  check(count_occurrences(verbose.err, "auto chose") == 1,
+        "stream -v says once what auto chose");
+  run_result_free(&verbose);
+
+  // Names are exact; a bad one lists the good ones.
+  expect_error(2,
+               "--backend 'tpu': expected auto, cpu, cudnn or fused",
+               ARGS("stream", "-m", model, "--backend", "tpu"));
+  expect_error(2,
+               "--backend 'CPU': expected auto, cpu, cudnn or fused",
+               ARGS("process", "--backend", "CPU", "-m", model, in, out));
+  expect_error(2,
+               "option '--backend' needs a value",
+               ARGS("stream", "-m", model, "--backend"));
+  expect_error(2,
+               "option '--pipelined=yes' takes no value",
+               ARGS("stream", "-m", model, "--pipelined=yes"));
+
+  free(base);
+  run_result_free(&base_stream);
+}
+
+static void
+test_pipelined(void)
+{
+  // process: every block size, even one longer than the file, gives the
+  // synchronous output, aligned and of the same length.
+  const char* const model = knob_model();
+  const char* const in    = work_path("in.wav");
+  const char* const out   = work_path("out.wav");
+  enum { FRAMES = 3000, CHANNELS = 2 };
+  write_wav(in, SF_FORMAT_WAV | SF_FORMAT_FLOAT, CHANNELS, FRAMES, NAN);
+
+  SF_INFO      sync_info;
+  float* const sync = process_file_with(
+    ARGS("process", "-m", model, "-p", "1=0.3", in, out), out, &sync_info);
+  static const char* const blocks[] = {"1", "17", "512", "4096"};
+  for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); ++b) {
+    SF_INFO      info;
+    float* const got = process_file_with(ARGS("process",
+                                              "--pipelined",
+                                              "-b",
+                                              blocks[b],
+                                              "-m",
+                                              model,
+                                              "-p",
+                                              "1=0.3",
+                                              in,
+                                              out),
+                                         out,
+                                         &info);
+    char         what[64];
+    snprintf(what, sizeof(what), "process --pipelined --block %s", blocks[b]);
+    same_audio(got, &info, sync, &sync_info, what);
+    free(got);
+  }
+  free(sync);
+
+  // An empty file stays empty.
+  const char* const empty = work_path("empty.wav");
+  write_wav(empty, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1, 0, 0.0f);
+  SF_INFO      empty_info;
+  float* const nothing = process_file_with(
+    ARGS("process", "--pipelined", "-m", model, empty, out), out, &empty_info);
+  check(nothing && empty_info.frames == 0,
+        "process --pipelined on an empty file writes no frames");
+  free(nothing);
+
+  // stream: one line out per line in, the same lines and warnings.
+  enum { LINES = 500 };
+  const char* const csv  = knob_csv(LINES);
+  RunResult         base = expect_status(0, csv, ARGS("stream", "-m", model));
+  check(count_lines(base.out) == LINES, "stream prints %d lines", LINES);
+  static const char* const stream_blocks[] = {"1", "7", "64", "65536"};
+  for (size_t b = 0; b < sizeof(stream_blocks) / sizeof(stream_blocks[0]);
+       ++b) {
+    RunResult result = expect_status(
+      0,
+      csv,
+      ARGS("stream", "--pipelined", "-b", stream_blocks[b], "-m", model));
+    if (!check(result.out && base.out && !strcmp(result.out, base.out) &&
+                 !strcmp(result.err, base.err),
+               "stream --pipelined --block %s prints what stream does",
+               stream_blocks[b])) {
+      show_output(&result);
+    }
+    run_result_free(&result);
+  }
+  run_result_free(&base);
+
+  // No input, no output; a bad line still lets the lines before it out.
+  const char* const none = work_path("none.csv");
+  write_text(none, "");
+  RunResult result =
+    expect_status(0, none, ARGS("stream", "--pipelined", "-m", model));
+  check(result.out && !result.out[0], "stream --pipelined: no lines, no output");
+  run_result_free(&result);
+  const char* const bad = work_path("bad.csv");
+  write_text(bad, "0.1,0.2\n0.3,0.4\n0.5,x\n0.6,0.7\n");
+  result = expect_status(1, bad, ARGS("stream", "--pipelined", "-m", model));
+  check(count_lines(result.out ? result.out : "") == 2 &&
+          contains(result.err, "stdin line 3"),
+        "stream --pipelined writes the 2 lines before the bad line 3");
+  run_result_free(&result);
+}
+
+/** Checks one measurement object of bench --json. */
+static void
+check_measurement(const cJSON* m, double block_us, const char* what)
+{
+  const double p50 = json_number(m, "p50_us");
+  const double p99 = json_number(m, "p99_us");
+  const double max = json_number(m, "max_us");
+  const double rtf = json_number(m, "rtf_median");
+  check(p50 > 0.0 && p50 <= p99 && p99 <= max,
+        "%s: 0 < p50 %g <= p99 %g <= max %g",
+        what,
+        p50,
+        p99,
+        max);
+  check(fabs(rtf - p50 / block_us) <= 1e-9 * (1.0 + rtf),
+        "%s: rtf %g is p50 over the block duration",
+        what,
+        rtf);
+  const cJSON* const holds = cJSON_GetObjectItemCaseSensitive(m, "realtime");
+  const cJSON* const cut = cJSON_GetObjectItemCaseSensitive(m, "cut_short");
+  check(cJSON_IsBool(holds) && cJSON_IsBool(cut) &&
+          cJSON_IsTrue(holds) == (!cJSON_IsTrue(cut) && p99 < block_us),
+        "%s: realtime is p99 below the block, not cut short",
+        what);
+  check(json_number(m, "streams") >= 1.0 && json_number(m, "blocks") >= 0.0 &&
+          json_number(m, "wall_s") > 0.0,
+        "%s: streams, blocks and wall_s",
+        what);
+  json_string(m, "backend");
+}
+
+/** Runs bench --json and parses it; NULL (after messages) on failure. */
+static cJSON*
+bench_json(const char* const* args)
+{
+  RunResult    result = expect_status(0, NULL, args);
+  cJSON* const root   = cJSON_Parse(result.out ? result.out : "");
+  if (!check(cJSON_IsObject(root), "bench --json prints one JSON object")) {
+    show_output(&result);
+  }
+  run_result_free(&result);
+  return root;
+}
+
+static void
+check_search(const cJSON* root, const char* over)
+{
+  const cJSON* const search = cJSON_GetObjectItemCaseSensitive(root, "search");
+  const cJSON* const steps = cJSON_GetObjectItemCaseSensitive(search, "steps");
+  if (!check(cJSON_IsObject(search) && cJSON_IsArray(steps) &&
+               cJSON_GetArraySize(steps) > 0,
+             "--max-%s: a search object with steps",
+             over)) {
+    return;
+  }
+  check(!strcmp(json_string(search, "over"), over), "search over %s", over);
+  const char* const stop = json_string(search, "stopped_by");
+  check(!strcmp(stop, "failed") || !strcmp(stop, "cap") ||
+          !strcmp(stop, "time"),
+        "stopped_by is failed, cap or time: %s",
+        stop);
+
+  const double block_us = json_number(root, "block_us");
+  double       largest  = 0.0;
+  double       failing  = INFINITY;
+  const cJSON* step     = NULL;
+  cJSON_ArrayForEach(step, steps)
+  {
+    check_measurement(step, block_us, "search step");
+    const double size = json_number(step, over);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(step, "realtime"))) {
+      largest = (size > largest) ? size : largest;
+    } else {
+      failing = (size < failing) ? size : failing;
+    }
+  }
+  check(json_number(search, "largest") == largest,
+        "largest is the largest step that holds (%g)",
+        largest);
+  const cJSON* const smallest =
+    cJSON_GetObjectItemCaseSensitive(search, "smallest_failing");
+  check(isinf(failing) ? cJSON_IsNull(smallest)
+                       : (cJSON_IsNumber(smallest) &&
+                          smallest->valuedouble == failing),
+        "smallest_failing is the smallest step that fails");
+
+  const cJSON* const result = cJSON_GetObjectItemCaseSensitive(root, "result");
+  check(largest > 0.0 ? (cJSON_IsObject(result) &&
+                         json_number(result, over) == largest)
+                      : cJSON_IsNull(result),
+        "result is the largest that holds, or null");
+}
+
+static void
+test_bench(void)
+{
+  // Text: every figure, on the CPU asked for.
+  RunResult result = expect_status(
+    0, NULL, ARGS("bench", "--lstm", "4", "--seconds", "0.05", "--backend", "cpu"));
+  static const char* const lines[] = {"machine:",
+                                      "backend:           cpu (asked cpu)",
+                                      "layers:            LSTM 4 > Dense 1",
+                                      "streams:           1",
+                                      "block:             128 frames at 48000 Hz",
+                                      "measured:          19 blocks",
+                                      "block latency:     p50 ",
+                                      "real-time factor:  ",
+                                      "real time:         "};
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
+    if (!check(contains(result.out, lines[i]), "bench prints \"%s\"", lines[i])) {
+      show_output(&result);
+    }
+  }
+  run_result_free(&result);
+
+  // JSON of a synthetic model: the machine, the settings and the figures.
+  cJSON* root = bench_json(ARGS("bench",
+                                "--gru",
+                                "4",
+                                "--layers",
+                                "2",
+                                "--inputs",
+                                "2",
+                                "--streams",
+                                "3",
+                                "--block",
+                                "32",
+                                "--seconds",
+                                "0.05",
+                                "--backend",
+                                "cpu",
+                                "--pipelined",
+                                "--json"));
+  if (root) {
+    const cJSON* const machine =
+      cJSON_GetObjectItemCaseSensitive(root, "machine");
+    check(json_string(machine, "cpu")[0] && json_number(machine, "cores") >= 1,
+          "machine: cpu model and cores");
+    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(machine, "gpu")),
+          "machine.gpu is null on the cpu");
+    const cJSON* const backend =
+      cJSON_GetObjectItemCaseSensitive(root, "backend");
+    check(!strcmp(json_string(backend, "asked"), "cpu") &&
+            !strcmp(json_string(backend, "used"), "cpu"),
+          "backend asked and used: cpu");
+    const cJSON* const model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    check(!strcmp(json_string(model, "layers"), "GRU 4 > GRU 4 > Dense 1") &&
+            json_number(model, "inputs") == 2.0 &&
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(model, "path")),
+          "model: 2 GRU layers of 4 and a Dense head, 2 inputs, no file");
+    check(json_number(root, "block") == 32.0 &&
+            json_number(root, "rate") == 48000.0 &&
+            json_number(root, "seconds") == 0.05 &&
+            !strcmp(json_string(root, "streaming"), "pipelined") &&
+            json_number(root, "latency_frames") == 32.0,
+          "settings: block 32 at 48 kHz, 0.05 s, pipelined with 32 frames");
+    json_string(root, "date");
+    const double block_us = json_number(root, "block_us");
+    check(fabs(block_us - 1e6 * 32.0 / 48000.0) < 1e-6, "block_us");
+    const cJSON* const m = cJSON_GetObjectItemCaseSensitive(root, "result");
+    check_measurement(m, block_us, "result");
+    check(json_number(m, "streams") == 3.0 && json_number(m, "units") == 4.0 &&
+            json_number(m, "blocks") == 75.0,
+          "result: 3 streams of 4 units, 75 blocks of 32 frames in 0.05 s");
+    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "search")),
+          "no search");
+  }
+  cJSON_Delete(root);
+
+  // A model file.
+  const char* const model = knob_model();
+  root =
+    bench_json(ARGS("bench", "-m", model, "--seconds", "0.02", "--json"));
+  if (root) {
+    const cJSON* const m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    check(!strcmp(json_string(m, "path"), model) &&
+            !strcmp(json_string(m, "layers"), "LSTM 5 > Dense 1"),
+          "model: the file's path and layers");
+    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(root, "result"), "units")),
+          "result.units is null for a file");
+  }
+  cJSON_Delete(root);
+
+  // Searches: bounded, and their answer is their steps'.
+  root = bench_json(ARGS("bench",
+                         "--lstm",
+                         "8",
+                         "--block",
+                         "64",
+                         "--seconds",
+                         "0.02",
+                         "--backend",
+                         "cpu",
+                         "--max-streams",
+                         "--json"));
+  if (root) {
+    check_search(root, "streams");
+  }
+  cJSON_Delete(root);
+  root = bench_json(ARGS("bench",
+                         "--rnn",
+                         "4",
+                         "--block",
+                         "64",
+                         "--seconds",
+                         "0.02",
+                         "--backend",
+                         "cpu",
+                         "--max-units",
+                         "--json"));
+  if (root) {
+    check_search(root, "units");
+  }
+  cJSON_Delete(root);
+  result = expect_status(
+    0,
+    NULL,
+    ARGS("bench", "--lstm", "4", "--seconds", "0.02", "--max-streams"));
+  check(contains(result.out, "  streams 1 (") &&
+          contains(result.out, "largest streams:"),
+        "bench --max-streams prints its steps and the largest");
+  run_result_free(&result);
+
+  // Usage errors name the option and what was expected.
+  expect_error(2, "missing a model", ARGS("bench"));
+  expect_error(2,
+               "--lstm and --gru: expected one of",
+               ARGS("bench", "--lstm", "4", "--gru", "4"));
+  expect_error(2,
+               "--model and --rnn: expected one of",
+               ARGS("bench", "-m", model, "--rnn", "4"));
+  expect_error(2,
+               "--layers applies to --lstm",
+               ARGS("bench", "-m", model, "--layers", "2"));
+  expect_error(2,
+               "--max-units needs a synthetic model",
+               ARGS("bench", "-m", model, "--max-units"));
+  expect_error(2,
+               "expected one search",
+               ARGS("bench", "--lstm", "4", "--max-units", "--max-streams"));
+  expect_error(2,
+               "--lstm '0': expected an integer in 1..4096",
+               ARGS("bench", "--lstm", "0"));
+  expect_error(2,
+               "--streams '0': expected an integer in 1..65536",
+               ARGS("bench", "--lstm", "4", "--streams", "0"));
+  expect_error(2,
+               "--seconds '0': expected a number above 0",
+               ARGS("bench", "--lstm", "4", "--seconds", "0"));
+  expect_error(2,
+               "--seconds 'soon'",
+               ARGS("bench", "--lstm", "4", "--seconds", "soon"));
+  expect_error(2,
+               "--rate '0': expected an integer in 1..768000",
+               ARGS("bench", "--lstm", "4", "--rate", "0"));
+  expect_error(2,
+               "frames a call; expected at most",
+               ARGS("bench", "--lstm", "4", "--streams", "65536", "-b", "512"));
+  expect_error(2,
+               "--arch applies to --model",
+               ARGS("bench", "--lstm", "4", "--arch", model));
+  expect_error(2,
+               "--backend 'gpu': expected auto, cpu, cudnn or fused",
+               ARGS("bench", "--lstm", "4", "--backend", "gpu"));
+  expect_error(2, "unexpected argument 'x'", ARGS("bench", "--lstm", "4", "x"));
+  expect_error(1, "no-such.json", ARGS("bench", "-m", work_path("no-such.json")));
+}
+
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -2000,6 +2652,10 @@ static const TestCase cases[] = {
   {"default_preset", test_default_preset},
   {"convert", test_convert},
   {"keras_arch", test_keras_arch},
+  {"backends", test_backends},
+  {"backend_option", test_backend_option},
+  {"pipelined", test_pipelined},
+  {"bench", test_bench},
 };
 
 int
