@@ -74,42 +74,51 @@ int
 sw_init_orthogonal(SwRng* const rng, float* const dst, const size_t rows,
                    const size_t cols)
 {
-  double* const a = (double*)malloc(rows * cols * sizeof(double));
-  if (!a) {
+  /* Columns are kept contiguous (c[j * rows + i] is element (i, j)) so
+     each pass streams through memory; the draws are made in row-major order
+     and every sum runs in the same order as over the row-major matrix. */
+  double* const c = (double*)malloc(rows * cols * sizeof(double));
+  if (!c) {
     return -1;
   }
-  for (size_t i = 0; i < rows * cols; ++i) {
-    a[i] = rng_normal(rng);
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t j = 0; j < cols; ++j) {
+      c[j * rows + i] = rng_normal(rng);
+    }
   }
 
   /* Modified Gram-Schmidt over the columns, twice ("twice is enough") so the
      result is orthonormal to rounding even for ill-conditioned draws. The
      positive diagonal of R matches Keras's sign correction of q. */
   for (size_t j = 0; j < cols; ++j) {
+    double* const cj = c + j * rows;
     for (int pass = 0; pass < 2; ++pass) {
       for (size_t k = 0; k < j; ++k) {
-        double dot = 0.0;
+        const double* const ck  = c + k * rows;
+        double              dot = 0.0;
         for (size_t i = 0; i < rows; ++i) {
-          dot += a[i * cols + k] * a[i * cols + j];
+          dot += ck[i] * cj[i];
         }
         for (size_t i = 0; i < rows; ++i) {
-          a[i * cols + j] -= dot * a[i * cols + k];
+          cj[i] -= dot * ck[i];
         }
       }
     }
     double norm = 0.0;
     for (size_t i = 0; i < rows; ++i) {
-      norm += a[i * cols + j] * a[i * cols + j];
+      norm += cj[i] * cj[i];
     }
     norm = sqrt(norm);
     for (size_t i = 0; i < rows; ++i) {
-      a[i * cols + j] /= norm;
+      cj[i] /= norm;
     }
   }
 
-  for (size_t i = 0; i < rows * cols; ++i) {
-    dst[i] = (float)a[i];
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t j = 0; j < cols; ++j) {
+      dst[i * cols + j] = (float)c[j * rows + i];
+    }
   }
-  free(a);
+  free(c);
   return 0;
 }
