@@ -25,6 +25,18 @@ sw_sigmoid(const float x)
   return 1.0f / (1.0f + expf(-x));
 }
 
+/* a*b + c with the product rounded first, as the CPU computes it: nvcc
+   would otherwise fuse it into one multiply-add. */
+SW_HOST_DEVICE static inline float
+sw_mul_add(const float a, const float b, const float c)
+{
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(__fmul_rn(a, b), c);
+#else
+  return a * b + c;
+#endif
+}
+
 SW_HOST_DEVICE static inline float
 sw_clamp01(const float x)
 {
@@ -46,7 +58,7 @@ sw_activate(const SwActivation act, const float x)
   case SW_ACT_SIGMOID:
     return sw_sigmoid(x);
   case SW_ACT_HARD_SIGMOID:
-    return sw_clamp01(0.2f * x + 0.5f);
+    return sw_clamp01(sw_mul_add(0.2f, x, 0.5f));
   case SW_ACT_HARD_SIGMOID_K3:
     return sw_clamp01(x / 6.0f + 0.5f);
   case SW_ACT_ELU:

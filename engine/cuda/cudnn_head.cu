@@ -15,52 +15,6 @@ blocks_for(const size_t count)
   return (unsigned)(blocks < kMaxBlocks ? blocks : kMaxBlocks);
 }
 
-__device__ float
-sigmoid(const float x)
-{
-  return 1.0f / (1.0f + expf(-x));
-}
-
-__device__ float
-clamp01(const float x)
-{
-  return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
-}
-
-/* engine/activation.h's sw_activate on the device: the same formulas with
-   the full-precision math functions, and the products and sums rounded
-   apart (no fused multiply-add) where the CPU rounds them apart. */
-__device__ float
-activate(const SwActivation act, const float x)
-{
-  switch (act) {
-  case SW_ACT_DEFAULT:
-  case SW_ACT_LINEAR:
-    return x;
-  case SW_ACT_TANH:
-    return tanhf(x);
-  case SW_ACT_RELU:
-    return x > 0.0f ? x : 0.0f;
-  case SW_ACT_SIGMOID:
-    return sigmoid(x);
-  case SW_ACT_HARD_SIGMOID:
-    return clamp01(__fadd_rn(__fmul_rn(0.2f, x), 0.5f));
-  case SW_ACT_HARD_SIGMOID_K3:
-    return clamp01(__fadd_rn(x / 6.0f, 0.5f));
-  case SW_ACT_ELU:
-    return x > 0.0f ? x : expm1f(x);
-  case SW_ACT_SELU:
-    return SW_SELU_SCALE * (x > 0.0f ? x : SW_SELU_ALPHA * expm1f(x));
-  case SW_ACT_SOFTSIGN:
-    return x / (1.0f + fabsf(x));
-  case SW_ACT_SOFTPLUS:
-    return x > 20.0f ? x : log1pf(expf(x));
-  case SW_ACT_SWISH:
-    return x * sigmoid(x);
-  }
-  return x;
-}
-
 __global__ void
 dense_kernel(const float* __restrict__ x, float* __restrict__ y,
              const float* __restrict__ weights_t,
@@ -85,7 +39,7 @@ dense_kernel(const float* __restrict__ x, float* __restrict__ y,
     if (bad && nonfinite_flag) {
       *nonfinite_flag = tag;
     }
-    y[i] = activate(act, __fadd_rn(bias[o], sum));
+    y[i] = sw_activate(act, __fadd_rn(bias[o], sum));
   }
 }
 
