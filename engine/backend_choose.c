@@ -60,7 +60,7 @@ note_separate(SwBackendChoice* const choice)
 /* Median seconds per block of `frames` on a made context, or a negative
    value when a block fails. Every stream is reset afterwards. */
 static double
-measure(const SwModel* const model, const SwBackendIface* const backend,
+measure(const SwBackendIface* const backend,
         void* const context, const uint32_t streams, const uint32_t frames,
         const float* const in, float* const out)
 {
@@ -85,7 +85,6 @@ measure(const SwModel* const model, const SwBackendIface* const backend,
   for (uint32_t s = 0; s < streams; ++s) {
     backend->reset(context, s);
   }
-  (void)model;
   qsort(times, count, sizeof(double), compare_doubles);
   return times[count / 2U];
 }
@@ -200,7 +199,7 @@ choose_fastest(const SwModel* const model, const uint32_t streams,
   }
 
   char timings[256] = "";
-  double best = measure(model, &sw_cpu_backend, cpu_context, streams, frames,
+  double best = measure(&sw_cpu_backend, cpu_context, streams, frames,
                         in, out);
   snprintf(timings, sizeof(timings), "cpu %.1f us", best * 1e6);
   int best_gpu = -1;
@@ -210,7 +209,7 @@ choose_fastest(const SwModel* const model, const uint32_t streams,
     }
     const SwBackendIface* const backend = sw_backend_get(gpu_kinds[g]);
     const double seconds =
-      measure(model, backend, contexts[g], streams, frames, in, out);
+      measure(backend, contexts[g], streams, frames, in, out);
     const size_t used = strlen(timings);
     if (seconds < 0.0) {
       snprintf(timings + used, sizeof(timings) - used, ", %s failed",

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static SwModel*
 build_with_skip(const uint32_t input_width, const uint32_t count,
@@ -176,4 +177,57 @@ cuda_fill_input(float* const in, const uint32_t streams, const uint32_t frames,
       }
     }
   }
+}
+
+SwEngine*
+cuda_engine(const SwModel* const model, const SwBackendKind kind,
+            const uint32_t streams, const uint32_t max_block,
+            const SwStreamingMode streaming)
+{
+  SwEngineConfig config = sw_engine_config_default();
+  config.backend        = kind;
+  config.streams        = streams;
+  config.max_block      = max_block;
+  config.streaming      = streaming;
+  SwError         err;
+  SwEngine* const engine = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    fprintf(stderr, "engine: %s\n", err.message);
+    exit(1);
+  }
+  return engine;
+}
+
+void
+cuda_run_calls(SwEngine* const engine, const float* const in, float* const out,
+               const uint32_t streams, const uint32_t frames,
+               const uint32_t I, const uint32_t O,
+               const uint32_t* const calls, const size_t num_calls)
+{
+  uint32_t longest = 1;
+  for (size_t c = 0; c < num_calls; ++c) {
+    longest = calls[c] > longest ? calls[c] : longest;
+  }
+  float* const call_in  = (float*)calloc((size_t)streams * longest * I, 4U);
+  float* const call_out = (float*)calloc((size_t)streams * longest * O, 4U);
+  if (!call_in || !call_out) {
+    exit(1);
+  }
+  uint32_t done = 0;
+  for (size_t c = 0; done < frames; ++c) {
+    uint32_t n = calls[c % num_calls];
+    n          = n < frames - done ? n : frames - done;
+    for (uint32_t s = 0; s < streams; ++s) {
+      memcpy(call_in + (size_t)s * n * I,
+             in + ((size_t)s * frames + done) * I, (size_t)n * I * 4U);
+    }
+    sw_engine_process_frames(engine, call_in, call_out, n);
+    for (uint32_t s = 0; s < streams; ++s) {
+      memcpy(out + ((size_t)s * frames + done) * O,
+             call_out + (size_t)s * n * O, (size_t)n * O * 4U);
+    }
+    done += n;
+  }
+  free(call_in);
+  free(call_out);
 }

@@ -162,45 +162,17 @@ static SwEngine*
 make_engine(const SwModel* const model, const SwBackendKind kind,
             const SwStreamingMode streaming)
 {
-  SwEngineConfig config = sw_engine_config_default();
-  config.streams        = STREAMS;
-  config.max_block      = MAX_BLOCK;
-  config.backend        = kind;
-  config.streaming      = streaming;
-  SwError         err;
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    fprintf(stderr, "engine: %s\n", err.message);
-    exit(1);
-  }
-  return engine;
+  return cuda_engine(model, kind, STREAMS, MAX_BLOCK, streaming);
 }
 
-/* Run `in` ([STREAMS][FRAMES][I]) through in calls of varying lengths. */
+/* Calls of varying lengths, across block boundaries. */
 static void
 run(SwEngine* const engine, const float* const in, float* const out,
     const uint32_t I, const uint32_t O)
 {
   static const uint32_t calls[] = { 64, 17, 1, 100, 63, 64, 5 };
-  float* const call_in  = (float*)calloc((size_t)STREAMS * FRAMES * I, 4U);
-  float* const call_out = (float*)calloc((size_t)STREAMS * FRAMES * O, 4U);
-  uint32_t     done     = 0;
-  for (size_t c = 0; done < FRAMES; ++c) {
-    uint32_t n = calls[c % (sizeof(calls) / sizeof(calls[0]))];
-    n          = n < FRAMES - done ? n : FRAMES - done;
-    for (uint32_t s = 0; s < STREAMS; ++s) {
-      memcpy(call_in + (size_t)s * n * I,
-             in + ((size_t)s * FRAMES + done) * I, (size_t)n * I * 4U);
-    }
-    sw_engine_process_frames(engine, call_in, call_out, n);
-    for (uint32_t s = 0; s < STREAMS; ++s) {
-      memcpy(out + ((size_t)s * FRAMES + done) * O,
-             call_out + (size_t)s * n * O, (size_t)n * O * 4U);
-    }
-    done += n;
-  }
-  free(call_in);
-  free(call_out);
+  cuda_run_calls(engine, in, out, STREAMS, FRAMES, I, O, calls,
+                 sizeof(calls) / sizeof(calls[0]));
 }
 
 static bool

@@ -23,25 +23,6 @@ fail(const char* const what, const double value)
   ++failures;
 }
 
-static SwEngine*
-engine_on(const SwModel* const model, const SwBackendKind kind,
-          const uint32_t streams, const uint32_t max_block,
-          const SwStreamingMode streaming)
-{
-  SwEngineConfig config = sw_engine_config_default();
-  config.backend        = kind;
-  config.streams        = streams;
-  config.max_block      = max_block;
-  config.streaming      = streaming;
-  SwError         err;
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    fprintf(stderr, "engine: %s\n", err.message);
-    exit(1);
-  }
-  return engine;
-}
-
 static double
 max_difference(const float* const a, const float* const b, const size_t n)
 {
@@ -53,30 +34,13 @@ max_difference(const float* const a, const float* const b, const size_t n)
   return worst;
 }
 
-/* Run `frames` frames through `engine` in calls of `block` frames; in and
-   out are [streams][frames][width]. */
+/* Calls of `block` frames each. */
 static void
 run(SwEngine* const engine, const float* const in, float* const out,
     const uint32_t streams, const uint32_t frames, const uint32_t block,
     const uint32_t I, const uint32_t O)
 {
-  float* const call_in  = (float*)calloc((size_t)streams * block * I, 4U);
-  float* const call_out = (float*)calloc((size_t)streams * block * O, 4U);
-  for (uint32_t done = 0; done < frames;) {
-    const uint32_t n = block < frames - done ? block : frames - done;
-    for (uint32_t s = 0; s < streams; ++s) {
-      memcpy(call_in + (size_t)s * n * I,
-             in + ((size_t)s * frames + done) * I, (size_t)n * I * 4U);
-    }
-    sw_engine_process_frames(engine, call_in, call_out, n);
-    for (uint32_t s = 0; s < streams; ++s) {
-      memcpy(out + ((size_t)s * frames + done) * O,
-             call_out + (size_t)s * n * O, (size_t)n * O * 4U);
-    }
-    done += n;
-  }
-  free(call_in);
-  free(call_out);
+  cuda_run_calls(engine, in, out, streams, frames, I, O, &block, 1);
 }
 
 /* The model on `kind` and on the CPU over the same input; the largest
@@ -98,9 +62,9 @@ compare(const SwModel* const model, const SwBackendKind kind,
     in[(size_t)17U * I]                                      = NAN;
     in[((size_t)(streams - 1U) * frames + frames / 2U) * I] = -INFINITY;
   }
-  SwEngine* const cpu = engine_on(model, SW_BACKEND_CPU, streams, block,
+  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU, streams, block,
                                   streaming);
-  SwEngine* const gpu = engine_on(model, kind, streams, block, streaming);
+  SwEngine* const gpu = cuda_engine(model, kind, streams, block, streaming);
   double          worst = -1.0;
   if (strcmp(sw_engine_backend_name(gpu), "cpu") != 0) {
     run(cpu, in, ref, streams, frames, block, I, O);
@@ -142,9 +106,9 @@ state_round_trip(const SwModel* const model, const SwBackendKind kind,
   SwModelInfo info;
   sw_model_info(model, &info);
   const uint32_t streams = 3;
-  SwEngine* const cpu = engine_on(model, SW_BACKEND_CPU, streams, 64,
+  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU, streams, 64,
                                   SW_STREAMING_SYNC);
-  SwEngine* const gpu = engine_on(model, kind, streams, 64, SW_STREAMING_SYNC);
+  SwEngine* const gpu = cuda_engine(model, kind, streams, 64, SW_STREAMING_SYNC);
   const uint32_t frames = 200;
   float* const in  = (float*)calloc((size_t)streams * frames * info.input_width, 4U);
   float* const ref = (float*)calloc((size_t)streams * frames * info.output_width, 4U);
@@ -200,8 +164,8 @@ simulated_failure(const SwModel* const model, const SwBackendKind kind)
   SwModelInfo info;
   sw_model_info(model, &info);
   const uint32_t  frames = 1000;
-  SwEngine* const cpu = engine_on(model, SW_BACKEND_CPU, 2, 64, SW_STREAMING_SYNC);
-  SwEngine* const gpu = engine_on(model, kind, 2, 64, SW_STREAMING_SYNC);
+  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU, 2, 64, SW_STREAMING_SYNC);
+  SwEngine* const gpu = cuda_engine(model, kind, 2, 64, SW_STREAMING_SYNC);
   unsetenv("STATEWAVE_GPU_FAIL_AFTER");
   SwBackendInfo backend;
   sw_backend_info(kind, &backend);
