@@ -682,3 +682,9 @@ sw_engine_set_state(SwEngine* const engine, const int32_t stream,
   }
   return SW_SUCCESS;
 }
+
+uint32_t
+sw_engine_streams(const SwEngine* const engine)
+{
+  return engine ? engine->streams : 0U;
+}

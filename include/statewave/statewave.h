@@ -628,6 +628,136 @@ sw_engine_set_state(SwEngine*    engine,
                     size_t       n,
                     SwError*     err);
 
+/** The number of streams the engine was made with. [RT-safe] */
+SW_API SW_REALTIME uint32_t
+sw_engine_streams(const SwEngine* engine);
+
+/* ------------------------------------------------------------------------ */
+/* Processors: what a plugin or live host runs every block                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+   A processor plays one engine at a time to `channels` channels (engine
+   stream c is channel c) and adds what a player needs around it:
+
+     dry = in;  x = dry * input gain
+     wet = engine(x) * output gain      (x itself when no engine is held)
+     mixed = dry + mix * (wet - dry)
+     out = dry + enabled * (mixed - dry)
+
+   Input gain, output gain, mix and enabled (bypass) are ramped linearly
+   over smoothing_ms, so no change clicks. A new engine handed in with
+   sw_processor_offer() runs beside the current one on the same input and
+   the output crossfades from old to new over crossfade_ms with equal-power
+   (cos/sin) curves; the old engine is then given back through
+   sw_processor_retired() to be freed off the audio thread. While fully
+   bypassed the engines are not run (no CPU), are reset when playing
+   resumes, and a swap completes at once.
+
+   The processor never frees an engine or a model: everything offered comes
+   back through sw_processor_retired() or sw_processor_release().
+   Non-finite output is written as 0.
+*/
+typedef struct SwProcessorImpl SwProcessor;
+
+typedef struct {
+  double   sample_rate;  /**< Hz (> 0). */
+  uint32_t channels;     /**< Streams of every engine offered (>= 1). */
+  uint32_t max_block;    /**< Scratch frames; longer calls are split. */
+  float    crossfade_ms; /**< Model swap crossfade (>= 0; 0: a cut). */
+  float    smoothing_ms; /**< Gain, mix and bypass ramps (>= 0). */
+} SwProcessorConfig;
+
+/** Most knobs a processor forwards (model input columns 1..8). */
+#define SW_PROCESSOR_MAX_KNOBS 8U
+
+/** 48 kHz, 1 channel, 512 frames, 20 ms crossfade, 20 ms smoothing. [RT-safe] */
+SW_API SW_REALTIME SwProcessorConfig
+sw_processor_config_default(void);
+
+/** Make a processor holding no engine (it passes x through). [non-RT] */
+SW_API SwProcessor*
+sw_processor_new(const SwProcessorConfig* config, SwError* err);
+
+/** Free a processor; take its engines back with sw_processor_release()
+    first. NULL is a no-op. [non-RT] */
+SW_API void
+sw_processor_free(SwProcessor* processor);
+
+/**
+   Hand in `next` (with an opaque `tag` that comes back with it) to replace
+   the current engine by a crossfade, or at once when no engine is held or
+   the output is fully bypassed. Its knobs are set to the processor's knob
+   positions. Returns false, taking nothing, while another swap is under
+   way or a retired engine has not been taken, or when `next` has another
+   number of streams than the processor has channels: the caller keeps
+   `next` and may offer it again after the next process call. [RT-safe]
+*/
+SW_API SW_REALTIME bool
+sw_processor_offer(SwProcessor* processor, SwEngine* next, void* tag);
+
+/** Take the engine a finished swap replaced (true, once), to free it off
+    the audio thread. [RT-safe] */
+SW_API SW_REALTIME bool
+sw_processor_retired(SwProcessor* processor, SwEngine** engine, void** tag);
+
+/** Take any engine the processor holds (retired, incoming, then current),
+    one per call, false when none is left; for teardown. [RT-safe] */
+SW_API SW_REALTIME bool
+sw_processor_release(SwProcessor* processor, SwEngine** engine, void** tag);
+
+/** The current engine (during a swap, the outgoing one) and its tag, or
+    NULL. [RT-safe] */
+SW_API SW_REALTIME SwEngine*
+sw_processor_engine(const SwProcessor* processor, void** tag);
+
+/** True while a crossfade between two engines is under way. [RT-safe] */
+SW_API SW_REALTIME bool
+sw_processor_swapping(const SwProcessor* processor);
+
+/** Ramp the input gain (before the model, not the dry signal) to `db`. [RT-safe] */
+SW_API SW_REALTIME void
+sw_processor_set_input_gain_db(SwProcessor* processor, float db);
+
+/** Ramp the output gain (after the model, not the dry signal) to `db`. [RT-safe] */
+SW_API SW_REALTIME void
+sw_processor_set_output_gain_db(SwProcessor* processor, float db);
+
+/** Ramp the dry/wet mix to `mix` (0 dry .. 1 wet, clamped). [RT-safe] */
+SW_API SW_REALTIME void
+sw_processor_set_mix(SwProcessor* processor, float mix);
+
+/** Enable (true) or bypass (false), as a ramp. [RT-safe] */
+SW_API SW_REALTIME void
+sw_processor_set_enabled(SwProcessor* processor, bool enabled);
+
+/**
+   Set knob `index` (< SW_PROCESSOR_MAX_KNOBS) to `position` (0..1,
+   clamped) across the knob's range in whichever model is playing (min +
+   position * (max - min)), now and for every engine offered later.
+   Inert for models with fewer knobs. [RT-safe]
+*/
+SW_API SW_REALTIME SwStatus
+sw_processor_set_knob(SwProcessor* processor, uint32_t index, float position);
+
+/** Reset the state of every stream of every engine held. [RT-safe] */
+SW_API SW_REALTIME void
+sw_processor_reset(SwProcessor* processor);
+
+/** Frames of latency: the current engine's sw_engine_latency(). [RT-safe] */
+SW_API SW_REALTIME uint32_t
+sw_processor_latency(const SwProcessor* processor);
+
+/**
+   Process `frames` frames of every channel: in[c] -> out[c] (may alias).
+   Calls of any length are allowed. [RT-safe]
+*/
+SW_API SW_REALTIME SwStatus
+sw_processor_process(SwProcessor*        processor,
+                     const float* const* in,
+                     float* const*       out,
+                     uint32_t            frames);
+
 /* ------------------------------------------------------------------------ */
 /* Sequences (offline time series, Keras call semantics)                    */
 /* ------------------------------------------------------------------------ */
