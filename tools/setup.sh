@@ -12,6 +12,8 @@ packages=(
   libzip-dev  # Keras 3 .keras models
   valgrind  # the formats suite runs the loader under it
   clang libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz suite
+  lv2-dev liblilv-dev  # the LV2 plugin, and the C test host that loads it
+  lilv-utils sordi jalv jackd2 ardour sox  # real hosts the lv2 suite runs
 )
 
 missing=()
