@@ -11,11 +11,14 @@
 
 #define PI_2 1.57079632679489661923
 
-/* A linear ramp to a target over a fixed number of frames. */
+/* A linear ramp to a target over a fixed number of frames. The value and
+   step are doubles: a float sum of up to 10 s x 1e7 Hz of small steps drifts
+   far from the line (the last frame then jumps to the target: a click at
+   the end of a long ramp); a double sum stays within a float's rounding. */
 typedef struct {
-  float    value;
+  double   value;
   float    target;
-  float    step;
+  double   step;
   uint32_t left;
 } Ramp;
 
@@ -79,7 +82,7 @@ ramp_init(Ramp* const ramp, const float value)
 {
   ramp->value  = value;
   ramp->target = value;
-  ramp->step   = 0.0f;
+  ramp->step   = 0.0;
   ramp->left   = 0;
 }
 
@@ -95,7 +98,7 @@ ramp_to(Ramp* const ramp, const float target, const uint32_t frames)
     ramp->left  = 0;
     return;
   }
-  ramp->step = (target - ramp->value) / (float)frames;
+  ramp->step = ((double)target - ramp->value) / (double)frames;
   ramp->left = frames;
 }
 
@@ -103,14 +106,14 @@ static inline float
 ramp_next(Ramp* const ramp)
 {
   if (ramp->left == 0) {
-    return ramp->value;
+    return (float)ramp->value;
   }
   if (--ramp->left == 0) {
     ramp->value = ramp->target;
   } else {
     ramp->value += ramp->step;
   }
-  return ramp->value;
+  return (float)ramp->value;
 }
 
 static float

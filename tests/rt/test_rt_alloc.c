@@ -2,7 +2,9 @@
   Real-time safety of the [RT-safe] engine calls: while sw_engine_process,
   sw_engine_process_frames, sw_engine_reset, sw_engine_set_knob (and the
   knob/reset-count getters) run, the library must not allocate, free or take
-  a mutex.
+  a mutex. The same for the processor's [RT-safe] calls (process, offer,
+  retired, release, the set_* calls, reset, through a crossfade and a bypass
+  cycle).
 
   How: this executable defines malloc, calloc, realloc, free, aligned_alloc,
   posix_memalign, memalign and pthread_mutex_lock itself. libstatewave is a
@@ -368,6 +370,183 @@ exercise_model(const RtModel* const rt, const SwStreamingMode streaming)
   sw_model_free(model);
 }
 
+/* The processor's [RT-safe] calls, around engines made off the armed
+   windows: offers (into an empty processor, mid-stream with a crossfade,
+   while bypassed), processing through the crossfade, the ramps, the bypass
+   and its resume (which resets the engines), in place and split into
+   chunks, knob turns forwarded to the engines, retired, reset, the getters
+   and release. */
+static SwEngine*
+processor_engine(const SwModel* const model, const SwStreamingMode streaming)
+{
+  SwEngineConfig config    = sw_engine_config_default();
+  config.streams           = STREAMS;
+  config.max_block         = 64; /* under the processor's: split again */
+  config.backend           = SW_BACKEND_CPU;
+  config.knob_smoothing_ms = 5.0f;
+  config.streaming         = streaming;
+  SwError err              = {SW_SUCCESS, ""};
+  SwEngine* const engine   = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    fprintf(stderr, "FAIL: processor: sw_engine_new: %s\n", err.message);
+    ++failures;
+  }
+  return engine;
+}
+
+static void
+exercise_processor(const SwStreamingMode streaming)
+{
+  const char* const name = streaming == SW_STREAMING_PIPELINED
+                             ? "processor (pipelined engines)"
+                             : "processor";
+  const SwKnobSpec  knob = {"drive", -1.0f, 3.0f, 0.5f};
+  SwLayerSpec lstm[2]    = {sw_layer_spec(SW_LAYER_LSTM, 16),
+                            sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwLayerSpec gru[2]     = {sw_layer_spec(SW_LAYER_GRU, 12),
+                            sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwModelSpec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.input_width = 2;
+  spec.num_layers  = 2;
+  spec.num_knobs   = 1;
+  spec.knobs       = &knob;
+  spec.layers      = lstm;
+  SwModel* const model_a = sw_model_build(&spec, 5, NULL);
+  spec.layers            = gru;
+  SwModel* const model_b = sw_model_build(&spec, 6, NULL);
+
+  SwProcessorConfig config = sw_processor_config_default();
+  config.channels          = STREAMS;
+  config.max_block         = 128;  /* LONG_FRAMES is split into chunks */
+  config.crossfade_ms      = 5.0f; /* 240 frames */
+  config.smoothing_ms      = 2.0f; /* 96 frames */
+  SwError            err   = {SW_SUCCESS, ""};
+  SwProcessor* const p     = sw_processor_new(&config, &err);
+  if (!model_a || !model_b || !p) {
+    fprintf(stderr, "FAIL: %s: setup: %s\n", name, err.message);
+    ++failures;
+    sw_processor_free(p);
+    sw_model_free(model_a);
+    sw_model_free(model_b);
+    return;
+  }
+  SwEngine* const a = processor_engine(model_a, streaming);
+  SwEngine* const b = processor_engine(model_b, streaming);
+  if (!a || !b) {
+    sw_engine_free(a);
+    sw_engine_free(b);
+    sw_processor_free(p);
+    sw_model_free(model_a);
+    sw_model_free(model_b);
+    return;
+  }
+
+  const float* in[STREAMS];
+  float*       out[STREAMS];
+  float*       inplace[STREAMS];
+  for (size_t s = 0; s < STREAMS; ++s) {
+    in[s]      = planar_in[s];
+    out[s]     = planar_out[s];
+    inplace[s] = planar_out[s];
+  }
+  planar_in[2][100] = NAN;
+  int       status_bits = 0;
+  bool      ok          = true; /* every outcome as expected */
+  SwEngine* taken       = NULL;
+
+  disarm_and_clear();
+  armed = 1;
+  ok    = sw_processor_offer(p, a, NULL) && ok;
+  status_bits |= (int)sw_processor_process(p, in, out, 64);
+  status_bits |= (int)sw_processor_process(p, in, out, LONG_FRAMES);
+  expect_no_calls(name, "the first offer and sw_processor_process");
+
+  armed = 1;
+  sw_processor_set_input_gain_db(p, 3.0f);
+  sw_processor_set_output_gain_db(p, -2.0f);
+  sw_processor_set_mix(p, 0.7f);
+  sw_processor_set_enabled(p, true);
+  status_bits |= (int)sw_processor_set_knob(p, 0, 0.8f);
+  status_bits |= (int)sw_processor_set_knob(p, 5, 0.1f); /* inert */
+  expect_no_calls(name, "sw_processor_set_*");
+
+  armed = 1;
+  status_bits |= (int)sw_processor_process(p, in, out, 17);
+  status_bits |= (int)sw_processor_process(p, in, out, LONG_FRAMES);
+  expect_no_calls(name, "sw_processor_process (ramps, knob turn, NaN frame)");
+
+  /* A full crossfade. */
+  armed = 1;
+  ok    = sw_processor_offer(p, b, NULL) && ok;
+  ok    = sw_processor_swapping(p) && ok;
+  ok    = !sw_processor_retired(p, &taken, NULL) && ok;
+  for (int i = 0; i < 40 && sw_processor_swapping(p); ++i) {
+    status_bits |= (int)sw_processor_process(p, in, out, 31);
+  }
+  ok = !sw_processor_swapping(p) && ok;
+  ok = sw_processor_retired(p, &taken, NULL) && taken == a && ok;
+  expect_no_calls(name, "offer, process through a crossfade, retired");
+
+  armed = 1;
+  sw_processor_reset(p);
+  status_bits |= (int)sw_processor_process(p, in, out, LONG_FRAMES);
+  status_bits |= (int)sw_processor_process(p, in, inplace, LONG_FRAMES);
+  expect_no_calls(name, "sw_processor_reset, process in place");
+
+  /* A full bypass cycle, with an offer while bypassed (completes at once)
+     and the resume (resets the engines). */
+  armed = 1;
+  sw_processor_set_enabled(p, false);
+  status_bits |= (int)sw_processor_process(p, in, out, LONG_FRAMES);
+  status_bits |= (int)sw_processor_process(p, in, out, 100);
+  ok = sw_processor_offer(p, a, NULL) && ok;
+  ok = !sw_processor_swapping(p) && ok;
+  ok = sw_processor_retired(p, &taken, NULL) && taken == b && ok;
+  status_bits |= (int)sw_processor_set_knob(p, 0, 0.2f);
+  status_bits |= (int)sw_processor_process(p, in, out, LONG_FRAMES);
+  sw_processor_set_enabled(p, true);
+  status_bits |= (int)sw_processor_process(p, in, out, LONG_FRAMES);
+  expect_no_calls(name, "bypass, offer while bypassed, resume");
+
+  armed = 1;
+  ok    = sw_processor_offer(p, b, NULL) && ok; /* a swap under way */
+  status_bits |= (int)sw_processor_process(p, in, out, 64);
+  volatile uint32_t latency = sw_processor_latency(p);
+  ok = sw_processor_engine(p, NULL) == a && ok;
+  SwEngine* released[3]     = {NULL, NULL, NULL};
+  int       n_released      = 0;
+  while (n_released < 3 &&
+         sw_processor_release(p, &released[n_released], NULL)) {
+    ++n_released;
+  }
+  expect_no_calls(name, "getters and sw_processor_release mid-swap");
+  (void)latency;
+
+  planar_in[2][100] = 0.0f;
+  if (status_bits != SW_SUCCESS) {
+    fprintf(stderr, "FAIL: %s: a call failed (status bits %d)\n", name,
+            status_bits);
+    ++failures;
+  }
+  if (!ok || n_released != 2 || released[0] != b || released[1] != a) {
+    fprintf(stderr, "FAIL: %s: the offers, swaps and hand-backs did not go "
+            "as expected (%d released), so the armed calls did not take "
+            "their real paths\n", name, n_released);
+    ++failures;
+  }
+  if (sw_engine_knob(a, 0) != -1.0f + 0.2f * 4.0f) {
+    fprintf(stderr, "FAIL: %s: the knob position did not reach the engine "
+            "(%g)\n", name, (double)sw_engine_knob(a, 0));
+    ++failures;
+  }
+  sw_processor_free(p);
+  sw_engine_free(a);
+  sw_engine_free(b);
+  sw_model_free(model_a);
+  sw_model_free(model_b);
+}
+
 int
 main(void)
 {
@@ -437,6 +616,8 @@ main(void)
     exercise_model(&models[m], SW_STREAMING_SYNC);
     exercise_model(&models[m], SW_STREAMING_PIPELINED);
   }
+  exercise_processor(SW_STREAMING_SYNC);
+  exercise_processor(SW_STREAMING_PIPELINED);
 
   if (failures) {
     fprintf(stderr, "rt_alloc: %d failure(s)\n", failures);
