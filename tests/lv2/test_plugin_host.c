@@ -396,6 +396,11 @@ test_every_model(HostWorld* const world, const char* const default_model,
       const float worst = jump_and_compare(&s, &ref, 31, 6);
       CHECK(worst <= 1e-6f, "%s: plays %g away from the engine", path,
             (double)worst);
+      SwModelInfo info;
+      sw_model_info(ref.model, &info);
+      CHECK(s.plugin->controls[PORT_MODEL_INPUTS] == (float)info.input_width,
+            "%s: model_inputs port says %g, the model has %u inputs", path,
+            (double)s.plugin->controls[PORT_MODEL_INPUTS], info.input_width);
       snprintf(playing, sizeof(playing), "%s", path);
       reference_free(&ref);
     } else {
@@ -566,6 +571,83 @@ test_state(HostWorld* const world, const char* const model_source)
   CHECK(system(command) == 0, "remove %s", root);
 }
 
+/* The backend port reloads the model on the chosen backend (here, without
+   a GPU, a GPU request falls back to the CPU and says so); bypass fades to
+   the input without a step and back. */
+static void
+test_backend_and_bypass(HostWorld* const world)
+{
+  Session s;
+  memset(&s, 0, sizeof(s));
+  s.plugin = host_plugin_new(world, SW_LV2_MONO_URI, true);
+  if (!s.plugin) {
+    ++failures;
+    return;
+  }
+  host_send_get(s.plugin, 0);
+  session_run(&s);
+  char playing[4096];
+  snprintf(playing, sizeof(playing), "%s", s.plugin->model_path);
+
+  for (int backend = BACKEND_PORT_CPU; backend <= BACKEND_PORT_GPU; ++backend) {
+    s.plugin->controls[PORT_BACKEND] = (float)backend;
+    s.plugin->status[0]              = '\0';
+    host_world_take_log(world);
+    session_run(&s);
+    host_do_work(s.plugin);
+    for (unsigned b = 0; b < 6; ++b) {
+      session_run(&s);
+      host_do_work(s.plugin);
+    }
+    const char* const log = host_world_take_log(world);
+    CHECK(strstr(s.plugin->status, "loaded") && strstr(s.plugin->status, playing),
+          "backend %d: status \"%s\"", backend, s.plugin->status);
+    SwBackendInfo info;
+    sw_backend_info(SW_BACKEND_FUSED, &info);
+    if (backend == BACKEND_PORT_GPU && !info.usable) {
+      CHECK(strstr(s.plugin->status, "(cpu)") != NULL &&
+              s.plugin->controls[PORT_GPU_ACTIVE] == 0.0f,
+            "GPU asked without one: status \"%s\", gpu_active %g",
+            s.plugin->status, (double)s.plugin->controls[PORT_GPU_ACTIVE]);
+      CHECK(strstr(log, "CPU") || strstr(log, "cpu"),
+            "GPU asked without one: nothing logged about the fallback: %s", log);
+    } else if (backend == BACKEND_PORT_GPU) {
+      CHECK(s.plugin->controls[PORT_GPU_ACTIVE] == 1.0f, "GPU asked and usable "
+            "(%s) but gpu_active is 0", info.detail);
+    }
+  }
+
+  /* Bypass: a ramp to the input, then exactly the input. */
+  float last = 0.0f, worst = 0.0f, signal = 0.0f;
+  bool  have = false;
+  for (unsigned b = 0; b < 4; ++b) {
+    session_run(&s);
+    signal = fmaxf(signal, max_step(s.out[0], BLOCK, &last, &have));
+  }
+  s.plugin->controls[PORT_ENABLED] = 0.0f;
+  for (unsigned b = 0; b < 6; ++b) {
+    session_run(&s);
+    worst = fmaxf(worst, max_step(s.out[0], BLOCK, &last, &have));
+  }
+  CHECK(worst <= 1.5f * fmaxf(signal, 0.0144f) + 1e-3f,
+        "bypass steps by %g (the signal by %g)", (double)worst, (double)signal);
+  CHECK(memcmp(s.out[0], s.in[0], sizeof(s.in[0])) == 0,
+        "bypassed, the output is not the input");
+  s.plugin->controls[PORT_ENABLED] = 1.0f;
+  worst = 0.0f;
+  for (unsigned b = 0; b < 6; ++b) {
+    session_run(&s);
+    worst = fmaxf(worst, max_step(s.out[0], BLOCK, &last, &have));
+  }
+  CHECK(worst <= 1.5f * fmaxf(signal, 0.0144f) + 1e-3f,
+        "leaving bypass steps by %g", (double)worst);
+  CHECK(memcmp(s.out[0], s.in[0], sizeof(s.in[0])) != 0,
+        "enabled again, the output is still the input");
+  CHECK(s.plugin->rt_violations == 0, "run() broke the real-time rules "
+        "while switching backends or bypassing");
+  host_plugin_free(s.plugin);
+}
+
 int
 main(int argc, char** argv)
 {
@@ -582,6 +664,7 @@ main(int argc, char** argv)
   }
   test_default_and_transport(world, argv[1], SW_LV2_MONO_URI, 1);
   test_default_and_transport(world, argv[1], SW_LV2_STEREO_URI, 2);
+  test_backend_and_bypass(world);
 
   struct stat st;
   const char* const shared = argc > 2 ? argv[2] : NULL;
