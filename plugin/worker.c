@@ -127,7 +127,8 @@ plugin_work_response(LV2_Handle instance, const uint32_t size,
                      const void* const data)
 {
   Plugin* const self = (Plugin*)instance;
-  if (size < sizeof(PointerMessage)) {
+  /* A reply is the pointer message and a NUL-terminated text. */
+  if (size <= sizeof(PointerMessage) || size > sizeof(ReplyMessage)) {
     return LV2_WORKER_ERR_UNKNOWN;
   }
   const ReplyMessage* const reply = (const ReplyMessage*)data;
