@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
-/* open and open64 are interposed apart: no redirection of one to the other. */
+/* open/open64 and fopen/fopen64 are interposed apart: no redirection of
+   one to the other. */
 #undef _FILE_OFFSET_BITS
 
 #include "rt_interposer.h"
@@ -55,6 +56,7 @@ static MutexLockFunc real_mutex_lock = NULL;
 static OpenFunc      real_open       = NULL;
 static OpenFunc      real_open64     = NULL;
 static FopenFunc     real_fopen      = NULL;
+static FopenFunc     real_fopen64    = NULL;
 static SocketFunc    real_socket     = NULL;
 
 static void
@@ -172,14 +174,28 @@ open64(const char* path, int flags, ...)
   return fd;
 }
 
+static FILE*
+forward_fopen(FopenFunc* const real, const char* const name,
+              const char* const path, const char* const mode)
+{
+  count_call(CALL_FOPEN);
+  if (!*real) {
+    resolve(name, real);
+  }
+  return *real ? (*real)(path, mode) : NULL;
+}
+
 FILE*
 fopen(const char* path, const char* mode)
 {
-  count_call(CALL_FOPEN);
-  if (!real_fopen) {
-    resolve("fopen", &real_fopen);
-  }
-  return real_fopen ? real_fopen(path, mode) : NULL;
+  return forward_fopen(&real_fopen, "fopen", path, mode);
+}
+
+/* What code built with _FILE_OFFSET_BITS=64 (Meson's default) calls. */
+FILE*
+fopen64(const char* path, const char* mode)
+{
+  return forward_fopen(&real_fopen64, "fopen64", path, mode);
 }
 
 int
@@ -223,6 +239,18 @@ rt_disarm(const char* const what)
   return total;
 }
 
+unsigned long
+rt_disarm_count(void)
+{
+  __atomic_store_n(&armed, 0, __ATOMIC_SEQ_CST);
+  const unsigned long total =
+    counts[CALL_MALLOC] + counts[CALL_CALLOC] + counts[CALL_REALLOC] +
+    counts[CALL_ALIGNED_ALLOC] + counts[CALL_POSIX_MEMALIGN] +
+    counts[CALL_MEMALIGN];
+  clear();
+  return total;
+}
+
 bool
 rt_interposer_ready(void)
 {
@@ -230,6 +258,7 @@ rt_interposer_ready(void)
   resolve("open", &real_open);
   resolve("open64", &real_open64);
   resolve("fopen", &real_fopen);
+  resolve("fopen64", &real_fopen64);
   resolve("socket", &real_socket);
 
   /* volatile pointers: the compiler must make the calls it cannot see. */
