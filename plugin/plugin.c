@@ -83,7 +83,8 @@ plugin_install_now(Plugin* const self, LoadedModel* const loaded)
   self->num_doomed = 0;
   if (loaded && sw_processor_offer(self->processor, loaded->engine, loaded)) {
     plugin_set_model_path(self, loaded->path);
-    self->backend_asked = loaded->backend;
+    atomic_store_explicit(&self->backend_asked, loaded->backend,
+                          memory_order_relaxed);
   } else {
     loaded_model_free(loaded);
     plugin_set_model_path(self, "");
@@ -362,9 +363,10 @@ read_controls(Plugin* const self)
   self->reset_armed = !reset;
 
   const int32_t backend = backend_port(self);
-  if (backend != self->backend_asked) {
+  if (backend !=
+      atomic_load_explicit(&self->backend_asked, memory_order_relaxed)) {
     const char* const path = plugin_model_path(self);
-    self->backend_asked    = backend;
+    atomic_store_explicit(&self->backend_asked, backend, memory_order_relaxed);
     if (path[0]) {
       (void)plugin_schedule_load(self, self->schedule, path,
                                  (uint32_t)strlen(path));

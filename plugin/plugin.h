@@ -54,7 +54,8 @@ typedef struct {
   Transport    transport;
   bool         activated;
   bool         reset_armed;     /* the reset trigger was seen low */
-  int32_t      backend_asked;   /* backend port value of the last load */
+  atomic_int   backend_asked;   /* backend port value of the last load;
+                                   read by restore() on another thread */
   bool         notify_model;    /* send patch:Set model on the next run */
   bool         notify_status;   /* send patch:Set status on the next run */
   char         status[SW_LV2_STATUS_MAX];

@@ -101,7 +101,8 @@ restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,
   }
 
   const LoadRequest request = plugin_load_request(self);
-  if (request.backend == self->backend_asked &&
+  if (request.backend == atomic_load_explicit(&self->backend_asked,
+                                              memory_order_relaxed) &&
       same_file(path, plugin_model_path(self))) {
     return LV2_STATE_SUCCESS; /* already playing (the default state) */
   }
