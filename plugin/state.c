@@ -14,6 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Free a path the host's mapPath made, the way the host asks. */
+static void
+free_mapped(LV2_State_Free_Path* const free_path, char* const path)
+{
+  if (path && free_path) {
+    free_path->free_path(free_path->handle, path);
+  } else {
+    free(path);
+  }
+}
+
 static LV2_State_Status
 save(LV2_Handle instance, LV2_State_Store_Function store,
      LV2_State_Handle handle, uint32_t flags,
@@ -39,13 +50,7 @@ save(LV2_Handle instance, LV2_State_Store_Function store,
   const LV2_State_Status status =
     store(handle, self->uris.sw_model, stored, strlen(stored) + 1U,
           self->uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
-  if (abstract) {
-    if (free_path) {
-      free_path->free_path(free_path->handle, abstract);
-    } else {
-      free(abstract);
-    }
-  }
+  free_mapped(free_path, abstract);
   return status;
 }
 
@@ -92,13 +97,7 @@ restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,
     map_path ? map_path->absolute_path(map_path->handle, value) : NULL;
   char path[SW_LV2_PATH_MAX];
   snprintf(path, sizeof(path), "%s", absolute ? absolute : value);
-  if (absolute) {
-    if (free_path) {
-      free_path->free_path(free_path->handle, absolute);
-    } else {
-      free(absolute);
-    }
-  }
+  free_mapped(free_path, absolute);
 
   const LoadRequest request = plugin_load_request(self);
   if (request.backend == atomic_load_explicit(&self->backend_asked,
