@@ -62,6 +62,18 @@ cmd_bench(int argc, char** argv);
 void
 cmd_bench_usage(FILE* stream);
 
+/* Live audio (cmd_run.c, cmd_devices.c; cmd_live_unavailable.c in a build
+   without PortAudio). */
+int
+cmd_run(int argc, char** argv);
+void
+cmd_run_usage(FILE* stream);
+
+int
+cmd_devices(int argc, char** argv);
+void
+cmd_devices_usage(FILE* stream);
+
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                 */
 /* ------------------------------------------------------------------------ */

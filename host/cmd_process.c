@@ -4,6 +4,7 @@
 */
 
 #include "cli.h"
+#include "preset.h"
 
 #include <sndfile.h>
 
@@ -22,7 +23,8 @@ void
 cmd_process_usage(FILE* stream)
 {
   fputs(
-    "Usage: statewave process --model FILE [OPTION]... IN OUT\n"
+    "Usage: statewave process (--model FILE | --preset NAME) [OPTION]... IN "
+    "OUT\n"
     "\n"
     "Run the audio file IN through a model and write the audio file OUT.\n"
     "Each channel is an independent stream; OUT has IN's sample rate and\n"
@@ -31,7 +33,14 @@ cmd_process_usage(FILE* stream)
     "the audio written.\n"
     "\n"
     "Options:\n"
-    "  -m, --model FILE     model file (required)\n"
+    "  -m, --model FILE     model file\n"
+    "  -P, --preset NAME    a preset (id or name): its model, input and "
+    "output\n"
+    "                       gains, dry/wet mix and knob positions, applied "
+    "as\n"
+    "                       'statewave run' plays them (--param then sets "
+    "a\n"
+    "                       knob to a value in its range)\n"
     "  -b, --block N        frames per processing call, 1..65536 (default "
     "512)\n"
     "  -p, --param I=V      set knob I (1-based index or name) to the number "
@@ -69,6 +78,7 @@ cmd_process_usage(FILE* stream)
 
 typedef struct {
   const char*      model_path;
+  const char*      preset_name;
   const char*      in_path;
   const char*      out_path;
   uint32_t         block;
@@ -122,6 +132,7 @@ parse_options(int argc, char** argv, ProcessOptions* options)
 {
   static const struct option long_options[] = {
     {"model", required_argument, NULL, 'm'},
+    {"preset", required_argument, NULL, 'P'},
     {"block", required_argument, NULL, 'b'},
     {"param", required_argument, NULL, 'p'},
     {"subtype", required_argument, NULL, 's'},
@@ -135,11 +146,14 @@ parse_options(int argc, char** argv, ProcessOptions* options)
   const CliCommand* const command = cli_command("process");
   cli_reset_getopt();
   int opt = 0;
-  while ((opt = getopt_long(argc, argv, ":m:b:p:s:vh", long_options, NULL)) !=
+  while ((opt = getopt_long(argc, argv, ":m:P:b:p:s:vh", long_options, NULL)) !=
          -1) {
     switch (opt) {
     case 'm':
       options->model_path = optarg;
+      break;
+    case 'P':
+      options->preset_name = optarg;
       break;
     case 'b':
       if (cli_parse_block(command, optarg, &options->block)) {
@@ -178,8 +192,11 @@ parse_options(int argc, char** argv, ProcessOptions* options)
     }
   }
 
-  if (!options->model_path) {
-    return cli_usage_error(command, "missing --model FILE");
+  if (options->model_path && options->preset_name) {
+    return cli_usage_error(command, "give --model or --preset, not both");
+  }
+  if (!options->model_path && !options->preset_name) {
+    return cli_usage_error(command, "missing --model FILE or --preset NAME");
   }
   if (argc - optind < 2) {
     return cli_usage_error(
@@ -263,11 +280,13 @@ print_knob_list(const SwModel* model, uint32_t num_knobs)
   fputc('\n', stderr);
 }
 
-/** Applies every --param to `engine`; returns an exit status. */
+/** Applies every --param to `engine`, or with a preset to `processor` as
+    the knob's position in its range; returns an exit status. */
 static int
 apply_params(const ProcessOptions* options,
              const SwModel*        model,
-             SwEngine*             engine)
+             SwEngine*             engine,
+             SwProcessor*          processor)
 {
   const CliCommand* const command = cli_command("process");
   SwModelInfo             info;
@@ -318,7 +337,16 @@ apply_params(const ProcessOptions* options,
                   (double)knob.max);
     }
 
-    const SwStatus status = sw_engine_set_knob(engine, (uint32_t)index, value);
+    SwStatus status = SW_SUCCESS;
+    if (processor) {
+      // As `statewave run` sets a knob: its position across the range.
+      const float span     = knob.max - knob.min;
+      float       position = span > 0.0f ? (value - knob.min) / span : 0.0f;
+      position = position < 0.0f ? 0.0f : (position > 1.0f ? 1.0f : position);
+      status   = sw_processor_set_knob(processor, (uint32_t)index, position);
+    } else {
+      status = sw_engine_set_knob(engine, (uint32_t)index, value);
+    }
     if (status) {
       cli_error("--param '%s': %s", param, sw_strerror(status));
       return CLI_EXIT_FAILURE;
@@ -510,10 +538,12 @@ buffers_free(Buffers* buffers)
   free(buffers->channels);
 }
 
-/** Streams IN through the engine into OUT; returns an exit status. */
+/** Streams IN through the engine (or the processor playing it) into OUT;
+    returns an exit status. */
 static int
 process_file(const ProcessOptions* options,
              SwEngine*             engine,
+             SwProcessor*          processor,
              SNDFILE*              in,
              const SF_INFO*        in_info,
              SNDFILE*              out,
@@ -531,7 +561,8 @@ process_file(const ProcessOptions* options,
   // A pipelined engine answers `latency` frames late: its first outputs come
   // before IN's first frame and are dropped, and as many frames of silence
   // after IN's end push its last frames out.
-  const uint32_t latency    = sw_engine_latency(engine);
+  const uint32_t latency    = processor ? sw_processor_latency(processor)
+                                        : sw_engine_latency(engine);
   sf_count_t     to_drop    = latency;
   sf_count_t     to_flush   = latency;
   bool           input_done = false;
@@ -564,12 +595,16 @@ process_file(const ProcessOptions* options,
       }
     }
 
-    // In place: the engine allows `in` and `out` to alias.
+    // In place: the engine and the processor allow `in` and `out` to alias.
     const SwStatus status =
-      sw_engine_process(engine,
-                        (const float* const*)buffers.channels,
-                        buffers.channels,
-                        (uint32_t)frames);
+      processor ? sw_processor_process(processor,
+                                       (const float* const*)buffers.channels,
+                                       buffers.channels,
+                                       (uint32_t)frames)
+                : sw_engine_process(engine,
+                                    (const float* const*)buffers.channels,
+                                    buffers.channels,
+                                    (uint32_t)frames);
     if (status) {
       cli_error("%s: processing failed at frame %lld: %s",
                 options->in_path,
@@ -608,6 +643,65 @@ process_file(const ProcessOptions* options,
 
   buffers_free(&buffers);
   return result;
+}
+
+/**
+   The processor a preset plays through: its input and output gains, mix
+   and knob positions (the preset's, else each knob's default), exact from
+   the first frame (no ramps), around `engine`. NULL after an error.
+*/
+static SwProcessor*
+make_processor(const Preset*  preset,
+               const SwModel* model,
+               SwEngine*      engine,
+               const SF_INFO* in_info,
+               uint32_t       block)
+{
+  SwProcessorConfig config = sw_processor_config_default();
+  config.sample_rate       = (double)in_info->samplerate;
+  config.channels          = (uint32_t)in_info->channels;
+  config.max_block         = block;
+  config.crossfade_ms      = 0.0f;
+  config.smoothing_ms      = 0.0f;
+  SwError      err         = {SW_SUCCESS, ""};
+  SwProcessor* processor   = sw_processor_new(&config, &err);
+  if (!processor) {
+    cli_library_error(&err);
+    return NULL;
+  }
+
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  for (uint32_t k = 0; k < info.num_knobs && k < SW_PROCESSOR_MAX_KNOBS; ++k) {
+    SwKnobSpec spec;
+    float      position = 0.5f;
+    if (sw_model_knob(model, k, &spec) == SW_SUCCESS && spec.max > spec.min) {
+      position = (spec.default_value - spec.min) / (spec.max - spec.min);
+    }
+    if (k < preset->num_knobs) {
+      position = preset->knobs[k];
+    }
+    (void)sw_processor_set_knob(processor, k, position);
+  }
+  sw_processor_set_input_gain_db(processor, preset->input_gain_db);
+  sw_processor_set_output_gain_db(processor, preset->output_gain_db);
+  sw_processor_set_mix(processor, preset->mix);
+  if (!sw_processor_offer(processor, engine, NULL)) {
+    cli_error("%s: the processor refused the engine", preset->path);
+    sw_processor_free(processor);
+    return NULL;
+  }
+  if (preset->num_knobs > info.num_knobs) {
+    cli_warning("%s has %u knob position%s but %s has %u knob%s; the rest "
+                "are ignored",
+                preset->path,
+                preset->num_knobs,
+                preset->num_knobs == 1 ? "" : "s",
+                preset->model_path,
+                info.num_knobs,
+                info.num_knobs == 1 ? "" : "s");
+  }
+  return processor;
 }
 
 static void
@@ -657,16 +751,18 @@ int
 cmd_process(int argc, char** argv)
 {
   ProcessOptions options = {
-    NULL, NULL, NULL, DEFAULT_BLOCK, 0, 0, NULL, cli_engine_options_default()};
+    NULL, NULL, NULL, NULL, DEFAULT_BLOCK, 0, 0, NULL, cli_engine_options_default()};
   options.params         = (char**)calloc((size_t)argc, sizeof(char*));
   if (!options.params) {
     cli_error("out of memory");
     return CLI_EXIT_FAILURE;
   }
 
-  SwModel*  model  = NULL;
-  SwEngine* engine = NULL;
-  SNDFILE*  in     = NULL;
+  SwModel*     model     = NULL;
+  SwEngine*    engine    = NULL;
+  SwProcessor* processor = NULL;
+  Preset*      preset    = NULL;
+  SNDFILE*     in        = NULL;
   SNDFILE*  out    = NULL;
   SF_INFO   in_info;
   memset(&in_info, 0, sizeof(in_info));
@@ -678,6 +774,19 @@ cmd_process(int argc, char** argv)
   }
 
   result = CLI_EXIT_FAILURE;
+  if (options.preset_name) {
+    char err_text[4096];
+    if (!(preset = (Preset*)calloc(1, sizeof(Preset)))) {
+      cli_error("out of memory");
+      goto done;
+    }
+    if (!preset_find(preset_dir(), options.preset_name, preset, err_text,
+                     sizeof(err_text))) {
+      cli_error("--preset %s: %s", options.preset_name, err_text);
+      goto done;
+    }
+    options.model_path = preset->model_path;
+  }
   if (!(model = cli_load_model(options.model_path))) {
     goto done;
   }
@@ -728,7 +837,12 @@ cmd_process(int argc, char** argv)
     goto done;
   }
 
-  if ((result = apply_params(&options, model, engine))) {
+  if (preset && !(processor = make_processor(preset, model, engine, &in_info,
+                                             options.block))) {
+    goto done;
+  }
+
+  if ((result = apply_params(&options, model, engine, processor))) {
     goto done;
   }
   result = CLI_EXIT_FAILURE;
@@ -746,7 +860,8 @@ cmd_process(int argc, char** argv)
 
   const double start       = seconds_now();
   sf_count_t   frames_done = 0;
-  result = process_file(&options, engine, in, &in_info, out, &frames_done);
+  result = process_file(
+    &options, engine, processor, in, &in_info, out, &frames_done);
   const double elapsed = seconds_now() - start;
 
   const int close_status = sf_close(out);
@@ -776,8 +891,15 @@ done:
   if (in) {
     sf_close(in);
   }
+  if (processor) {
+    SwEngine* held = NULL;
+    while (sw_processor_release(processor, &held, NULL)) {
+    }
+    sw_processor_free(processor);
+  }
   sw_engine_free(engine);
   sw_model_free(model);
+  free(preset);
   free(options.params);
   return result;
 }

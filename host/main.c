@@ -1,7 +1,6 @@
 /*
   The statewave program: a table of sub-commands, each in its own
-  cmd_<name>.c with its own options. Later sub-commands (run, ...) are one
-  more row here and one more file.
+  cmd_<name>.c with its own options; the live host's parts are in live/.
 */
 
 #include "cli.h"
@@ -32,6 +31,14 @@ static const CliCommand commands[] = {
    "time an engine: block latency and real-time factor",
    cmd_bench,
    cmd_bench_usage},
+  {"run",
+   "play live through an audio device, switching presets",
+   cmd_run,
+   cmd_run_usage},
+  {"devices",
+   "list the audio host APIs and devices run can use",
+   cmd_devices,
+   cmd_devices_usage},
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
