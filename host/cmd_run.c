@@ -606,7 +606,11 @@ do_action(Run* const run, const LiveAction* const action)
       break;
     }
     run->enabled = enabled;
-    say(run, "ok: %s: bypass %s", action->text, enabled ? "off" : "on");
+    if (action->type == LIVE_ACTION_BYPASS_TOGGLE) {
+      say(run, "ok: %s: bypass %s", action->text, enabled ? "off" : "on");
+    } else {
+      say(run, "ok: %s", action->text);
+    }
     break;
   }
   case LIVE_ACTION_RESET:
@@ -965,8 +969,11 @@ main_loop(Run* const run)
     if (stats.callbacks != run->last_callbacks) {
       run->last_callbacks       = stats.callbacks;
       run->last_callback_change = now;
-    } else if (now - run->last_callback_change > STALL_SECONDS ||
-               !audio_backend_running(run->audio)) {
+    } else if (!audio_backend_running(run->audio)) {
+      say(run, "error: the audio stream stopped by itself (the device or "
+          "the JACK server went away)");
+      run->end = END_ERROR;
+    } else if (now - run->last_callback_change > STALL_SECONDS) {
       say(run, "error: the audio stream stopped: no callback for %.1f s "
           "(the device or the server went away?)",
           now - run->last_callback_change);

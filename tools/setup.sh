@@ -14,6 +14,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz suite
   lv2-dev liblilv-dev  # the LV2 plugin, and the C test host that loads it
   lilv-utils sordi jalv jackd2 ardour sox  # real hosts the lv2 suite runs
+  portaudio19-dev  # live audio: statewave run and devices (JACK, ALSA)
 )
 
 missing=()

@@ -21,6 +21,12 @@ struct AudioBackend {
   char          client_name[64];
   bool          initialized;
   PaStream*     stream;
+  bool          started;
+  /* The stream ended by itself (the JACK server went away): PortAudio
+     19.6's JACK host would then wait 10 minutes in Pa_StopStream,
+     Pa_CloseStream and Pa_Terminate for a callback that never comes, so
+     they are left to the process's exit. */
+  bool          abandoned;
   AudioHostApi* apis;
   uint32_t      num_apis;
   AudioDevice*  devices; /* all of them, grouped by host API */
@@ -189,11 +195,11 @@ audio_backend_free(AudioBackend* const backend)
   if (!backend) {
     return;
   }
-  if (backend->stream) {
-    Pa_StopStream(backend->stream);
+  audio_backend_stop(backend);
+  if (backend->stream && !backend->abandoned) {
     Pa_CloseStream(backend->stream);
   }
-  if (backend->initialized) {
+  if (backend->initialized && !backend->abandoned) {
     Quiet quiet = quiet_begin();
     Pa_Terminate();
     quiet_end(&quiet, backend->noise, sizeof(backend->noise));
@@ -440,8 +446,8 @@ audio_backend_open(AudioBackend* const backend,
     in_dev  = device_by_index(&backend->apis[api], info->defaultInputDevice);
     out_dev = device_by_index(&backend->apis[api], info->defaultOutputDevice);
     if (!in_dev || !out_dev) {
-      snprintf(err, err_size, "%s has no default %s device. %s. %s, or "
-               "connect a sound card",
+      snprintf(err, err_size, "no audio device: %s has no default %s "
+               "device. %s. %s, or connect a sound card",
                backend->apis[api].name, in_dev ? "output" : "input", found,
                START_SERVER_HINT);
       return AUDIO_ERR_NOT_FOUND;
@@ -542,15 +548,22 @@ audio_backend_start(AudioBackend* const backend,
              Pa_GetErrorText(status));
     return AUDIO_ERR_FAILED;
   }
+  backend->started = true;
   return AUDIO_OK;
 }
 
 void
 audio_backend_stop(AudioBackend* const backend)
 {
-  if (backend->stream && Pa_IsStreamStopped(backend->stream) == 0) {
-    Pa_StopStream(backend->stream);
+  if (!backend->stream || !backend->started || backend->abandoned) {
+    return;
   }
+  if (Pa_IsStreamActive(backend->stream) != 1) {
+    backend->abandoned = true; /* it ended without being stopped */
+    return;
+  }
+  Pa_StopStream(backend->stream);
+  backend->started = false;
 }
 
 bool

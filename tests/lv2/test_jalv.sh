@@ -27,35 +27,11 @@
 # so the model change goes through presets, which restore state:state; the
 # test's own preset bundle names MODEL_B.
 #
-# Xruns: jackd2 reports every xrun it notifies to clients on its stderr:
-#   "JackEngine::XRun: client = NAME was not finished, state = STATE"
-#   "JackEngine::XRun: client NAME finished after current callback"
-#       (JackEngine::CheckXRun: a client missed the cycle's deadline), and
-#   "JackTimedDriver::Process XRun = N usec"
-#       (the dummy driver's own thread woke too late),
-# followed by "JackAudioDriver::ProcessGraphAsyncMaster: Process error" while
-# a late graph is not finished; jalv reports none itself (it sets no xrun
-# callback). The detector counts those lines in jackd's log over a window.
-# Its self-check, run each time after the mono checks: jalv stopped (SIGSTOP)
-# for 0.2 s must give an xrun naming its client, and jack_cpu -c 99 (jackd2's
-# client that busy-waits 99 % of each cycle; when installed) xruns naming it
-# "not finished, state = Running"; were jackd's wording to change, the test
-# fails there instead of passing blind.
-#
-# A machine shared with other work (a small VM with steal time, other
-# real-time programs) makes xruns of its own: even an idle dummy server, with
-# no client, logs "JackTimedDriver::Process XRun" there (most of those go
-# while the test holds CPUs out of deep idle, see /dev/cpu_dma_latency
-# below). So a window with xruns is tried again (5 tries); it passes when
-# one try has none at all.
-# When no try is clean: if every try's xruns are all the plugin's own (its
-# client late while running, "state = Running", or "finished after current
-# callback"), the test fails; if some try also shows the machine stalling
-# (the driver thread late, the sources or the recorder late, or the plugin
-# woken but not scheduled, "state = Triggered"), the window is inconclusive
-# and the test skips (77) naming it, unless something else failed. Apart from
-# xruns, the plugin's audio thread must use under MAX_LOAD % of real time in
-# every try (its CPU time from /proc, which the machine's stalls leave out).
+# Xruns are counted in jackd's log, windows retried when the machine itself
+# stalls, and the detector checked by a self-check (jalv stopped, jack_cpu):
+# see tests/common/jack_test_lib.sh, which this test shares with the live
+# suite. Apart from xruns, the plugin's audio thread (jalv's real-time JACK
+# thread) must use under MAX_LOAD % of real time in every try.
 #
 # Exit status: 0 pass, 1 fail, 77 skip (a program missing, or a machine that
 # cannot hold real time).
@@ -70,12 +46,10 @@ bundle_parent=$(cd "$1" && pwd)
 statewave=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 model_b=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 
-for program in jackd jalv jack_metro jack_rec jack_connect jack_lsp sox; do
-  if ! command -v "$program" >/dev/null 2>&1; then
-    echo "SKIP: $program is not installed (Debian packages: jackd2, jalv, sox)"
-    exit 77
-  fi
-done
+# shellcheck source=../common/jack_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common/jack_test_lib.sh"
+
+require_programs jackd jalv jack_metro jack_rec jack_connect jack_lsp sox
 for file in "$bundle_parent/statewave.lv2/manifest.ttl" "$statewave" "$model_b"; do
   if [ ! -e "$file" ]; then
     echo "FAIL: $file is missing" >&2
@@ -89,42 +63,11 @@ readonly TRIES=5
 readonly MAX_LOAD=50 # percent of real time the plugin's audio thread may use
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/statewave-jalv.XXXXXX")
-jackd_pid=""
-client_pids=()   # jalv, jack_metro, jack_rec: stopped before jackd
-failures=0
-inconclusive=()
-
-# Stop what this test started, by pid: clients, then the server.
-stop_pid() {
-  local pid=$1
-  kill -CONT "$pid" 2>/dev/null || true
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-# Drop pid $1 from client_pids (it has been waited for).
-forget_pid() {
-  local kept=() pid
-  for pid in "${client_pids[@]}"; do
-    [ "$pid" = "$1" ] || kept+=("$pid")
-  done
-  client_pids=("${kept[@]}")
-}
 
 cleanup() {
   local status=$?
   set +e
-  for pid in "${client_pids[@]}"; do
-    stop_pid "$pid"
-  done
-  if [ -n "$jackd_pid" ]; then
-    stop_pid "$jackd_pid"
-  fi
+  stop_jack_programs # jalv, jack_metro, jack_rec, then jackd
   exec 3>&- 4>&-
   if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
     for log in jackd.log jalv-sw.log jalv-sws.log; do
@@ -140,142 +83,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# Wait until every named JACK port exists (10 s at most).
-wait_ports() {
-  local port
-  for _ in $(seq 100); do
-    local ports
-    ports=$(jack_lsp 2>/dev/null || true)
-    local missing=0
-    for port in "$@"; do
-      grep -qxF "$port" <<<"$ports" || missing=1
-    done
-    [ "$missing" -eq 0 ] && return 0
-    sleep 0.1
-  done
-  echo "FAIL: JACK ports did not appear: $*"
-  jack_lsp 2>&1 || true
-  exit 1
-}
-
-# ---------------------------------------------------------------- xruns ----
-
-log_offset() { wc -c <"$tmp/jackd.log"; }
-
-# The xrun lines jackd wrote after byte offset $1.
-xrun_lines() {
-  tail -c +"$(($1 + 1))" "$tmp/jackd.log" | grep -E 'XRun|Process error' || true
-}
-
-# Classify the xruns after offset $1 for plugin client $2: prints
-# "clean", "plugin" (all of them the plugin's own lateness while running) or
-# "machine" (the machine stalled: see the header).
-xrun_verdict() {
-  local lines
-  lines=$(xrun_lines "$1")
-  if [ -z "$lines" ]; then
-    echo clean
-    return
-  fi
-  local name=$2
-  local others
-  others=$(grep -vE "XRun: client = $name was not finished, state = Running|XRun: client $name finished after current callback|Process error" <<<"$lines" || true)
-  if [ -z "$others" ]; then
-    echo plugin
-  else
-    echo machine
-  fi
-}
-
-# CPU time (ns) the plugin's audio thread (jalv's real-time JACK thread,
-# rt_tid) has used; empty when it is unknown.
-thread_ns() {
-  if [ -n "$rt_tid" ]; then
-    cut -d' ' -f1 "/proc/$jalv_pid/task/$rt_tid/schedstat" 2>/dev/null || true
-  fi
-}
-
-# Run window function $4 up to TRIES times until one try has no xrun, after
-# function $3 (outside the window) each time; $1 names the window, $2 the
-# plugin client. Audio checks in the window function run only on a try
-# without xruns, so a failed check is not retried. In every try, the plugin's
-# audio thread must use less than MAX_LOAD percent of real time (its CPU time
-# over the wall time: steal and other programs do not count there).
-run_window() {
-  local title=$1 client=$2 prepare=$3 body=$4
-  local try verdict offset plugin_tries=0 ns0 ns1 t0 t1 load=""
-  for try in $(seq "$TRIES"); do
-    "$prepare"
-    offset=$(log_offset)
-    WINDOW_CLEAN_FROM=$offset
-    ns0=$(thread_ns)
-    t0=$(date +%s%N)
-    "$body"
-    ns1=$(thread_ns)
-    t1=$(date +%s%N)
-    if [ -n "$ns0" ] && [ -n "$ns1" ]; then
-      load=$(awk -v a="$ns0" -v b="$ns1" -v t="$((t1 - t0))" \
-        'BEGIN {printf "%.1f", 100 * (b - a) / t}')
-      below "$load" "$MAX_LOAD" ||
-        fail "$title: the plugin's audio thread used $load % of real time (limit $MAX_LOAD %)"
-      load="; the plugin's audio thread used $load % of real time"
-    fi
-    sleep 0.2 # the last cycles' reports
-    verdict=$(xrun_verdict "$offset" "$client")
-    if [ "$verdict" = clean ]; then
-      echo "ok: $title: no xrun (try $try)$load"
-      return 0
-    fi
-    echo "$title, try $try: $(xrun_lines "$offset" | wc -l) xrun report(s), $verdict$load:"
-    xrun_lines "$offset" | sed 's/= [0-9]* usec/= N usec/' | sort | uniq -c |
-      sed 's/^/    /'
-    if [ "$verdict" = plugin ]; then
-      plugin_tries=$((plugin_tries + 1))
-    fi
-  done
-  if [ "$plugin_tries" -eq "$TRIES" ]; then
-    fail "$title: xruns in every try, all of them the plugin's own lateness"
-  else
-    echo "INCONCLUSIVE: $title: xruns in every try, the machine stalling in some"
-    inconclusive+=("$title")
-  fi
-  return 0
-}
-
-# Whether the current try had no xrun so far (audio checks run only then:
-# a late cycle leaves stale buffers in the recording).
-try_is_clean() {
-  [ -z "$(xrun_lines "$WINDOW_CLEAN_FROM")" ]
-}
-
 # ---------------------------------------------------------------- audio ----
-
-# "max min rms" of channel expression $2 (a sox remix spec) of file $1 after
-# skipping $3 seconds.
-stat_of() {
-  local out
-  out=$(sox -V1 "$1" -n trim "$3" remix -m "$2" stat 2>&1) || {
-    echo "sox failed on $1: $out" >&2
-    return 1
-  }
-  awk '/^Maximum amplitude/ {max=$3} /^Minimum amplitude/ {min=$3}
-       /^RMS +amplitude/ {rms=$3} END {print max, min, rms}' <<<"$out"
-}
-
-# Largest absolute value of channel expression $2 of $1 after $3 seconds.
-peak_of() {
-  local s
-  s=$(stat_of "$1" "$2" "$3")
-  awk '{a = $1 < 0 ? -$1 : $1 + 0; b = $2 < 0 ? -$2 : $2 + 0; printf "%.6g\n", (a > b ? a : b)}' <<<"$s"
-}
-
-# Whether number $1 < $2.
-below() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
 
 # Check recording $1 (channels: the n inputs, then the n outputs) of an
 # n-channel ($2) plugin against `statewave process` with model $3, from
@@ -317,22 +125,7 @@ check_dry() {
 
 # ---------------------------------------------------------------- setup ----
 
-# CPUs kept out of deep idle while the test runs, as real-time audio set-ups
-# do (a PM QoS request of 0 us latency, held on fd 4 and dropped by the
-# kernel when this shell exits). On a virtual machine it matters most: a
-# halted vCPU is woken by the host, often milliseconds late, and an idle
-# dummy server there misses its period every few seconds; with the request,
-# idle vCPUs poll and those xruns all but go. Needs root; skipped otherwise.
-if [ -w /dev/cpu_dma_latency ] && exec 4>/dev/cpu_dma_latency 2>/dev/null; then
-  printf '0x00000000' >&4
-  echo "note: CPU idle latency held at 0 us (/dev/cpu_dma_latency) during the test"
-else
-  echo "note: /dev/cpu_dma_latency is not writable: CPUs may idle deeply (more xruns on a VM)"
-fi
-
-export JACK_NO_AUDIO_RESERVATION=1 # no D-Bus device reservation
-export JACK_NO_START_SERVER=1      # a missing server is an error
-export JACK_DEFAULT_SERVER="statewave-jalv-$$"
+hold_cpu_idle_latency
 
 # A preset bundle naming MODEL_B for each plugin (URIs that jalv's `preset`
 # command parses: letters, digits and _:/-.#).
@@ -359,13 +152,7 @@ cat >"$tmp/lv2/statewave-test.lv2/manifest.ttl" <<EOF
 EOF
 export LV2_PATH="$tmp/lv2:$bundle_parent"
 
-jackd -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 128 >"$tmp/jackd.log" 2>&1 4>&- &
-jackd_pid=$!
-wait_ports system:playback_1
-if ! kill -0 "$jackd_pid" 2>/dev/null; then
-  echo "FAIL: jackd exited"
-  exit 1
-fi
+start_jackd "statewave-jalv-$$"
 
 # jalv reads console commands from a FIFO that this shell keeps open (fd 3),
 # so its stdin never ends while the test runs. The programs started in the
@@ -387,7 +174,7 @@ wait_ports metro:600_bpm metro2:450_bpm
 # --------------------------------------------------------------- a plugin ----
 
 # Globals of the plugin under test, set by start_plugin.
-client="" jalv_pid="" rt_tid="" channels=0 inputs=() outputs=() sources=() uri=""
+client="" jalv_pid="" channels=0 inputs=() outputs=() sources=() uri=""
 default_preset="" b_preset="" loads=0 playing=default
 
 start_plugin() {
@@ -410,9 +197,9 @@ start_plugin() {
   playing=default
   wait_ports "${inputs[@]}" "${outputs[@]}"
   # jalv's one real-time thread is JACK's process thread, which runs the
-  # plugin.
-  rt_tid=$(ps -L -o tid=,rtprio= -p "$jalv_pid" |
-    awk '$2 != "-" && $2 > 0 {print $1; exit}')
+  # plugin: its CPU time is the window's load (thread_ns).
+  rt_pid=$jalv_pid
+  rt_tid=$(rt_thread_of "$jalv_pid")
   if [ -z "$rt_tid" ]; then
     echo "note: no real-time thread in jalv; its CPU load is not measured"
   fi
@@ -561,36 +348,6 @@ window_reloads() {
   alive
 }
 
-# The detector's self-check: a stalled client and an overloaded one must be
-# reported, the overloaded one as late while running (the pattern counted as
-# the plugin's own lateness).
-self_check() {
-  local offset
-  offset=$(log_offset)
-  kill -STOP "$jalv_pid"
-  sleep 0.2
-  kill -CONT "$jalv_pid"
-  sleep 0.3
-  if xrun_lines "$offset" | grep -q "client = $client was not finished"; then
-    echo "ok: xrun detector self-check: jalv ($client) stopped for 0.2 s: $(xrun_lines "$offset" | grep -c "client = $client") report(s) naming it"
-  else
-    fail "xrun detector self-check: jalv ($client) stopped for 0.2 s, but no xrun naming it in jackd's log"
-  fi
-  # jack_cpu (jackd2's test client) busy-waits 99 % of every cycle.
-  if command -v jack_cpu >/dev/null 2>&1; then
-    offset=$(log_offset)
-    timeout 10 jack_cpu --name hog -c 99 -t 1 >"$tmp/jack_cpu.log" 2>&1 3>&- 4>&- || true
-    sleep 0.2
-    if xrun_lines "$offset" | grep -q "client = hog was not finished, state = Running"; then
-      echo "ok: xrun detector self-check: jack_cpu -c 99 (a client using 99 % of each cycle): $(xrun_lines "$offset" | grep -c "client = hog was not finished, state = Running") report(s) of it late while running"
-    else
-      fail "xrun detector self-check: jack_cpu -c 99 ran, but no xrun naming it late while running in jackd's log"
-    fi
-  else
-    echo "note: jack_cpu is not installed: the overloaded-client self-check is not run"
-  fi
-}
-
 stop_plugin() {
   stop_pid "$jalv_pid"
   forget_pid "$jalv_pid"
@@ -606,7 +363,7 @@ for plugin in "$MONO sw" "$STEREO sws"; do
   run_window "$client: control changes" "$client" : window_controls
   run_window "$client: model reloads (backend port, shipped preset)" "$client" playing_b window_reloads
   if [ "$client" = sw ]; then
-    self_check
+    self_check "$client" "$jalv_pid"
   fi
   stop_plugin
 done
