@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define PI_2 1.57079632679489661923
+/* Time constant of the fade's power and correlation estimates. */
+#define FADE_STATS_SECONDS 0.002
 
 /* A linear ramp to a target over a fixed number of frames. The value and
    step are doubles: a float sum of up to 10 s x 1e7 Hz of small steps drifts
@@ -34,6 +36,12 @@ struct SwProcessorImpl {
   uint32_t fade_frames; /* crossfade length; 0: swaps cut */
   float*   fade_out;    /* [fade_frames] cos curve */
   float*   fade_in;     /* [fade_frames] sin curve */
+
+  /* Per channel, smoothed products of the two engines' outputs during a
+     fade (a*a, b*b, a*b), to keep the fade's power where equal-power
+     curves would overshoot on correlated outputs. */
+  double*  fade_stats;  /* [channels][3] */
+  double   stats_coeff; /* one-pole smoothing per frame */
 
   Held     current;
   Held     incoming;   /* fading in while `fade_pos` < fade_frames */
@@ -169,6 +177,8 @@ sw_processor_new(const SwProcessorConfig* const config, SwError* const err)
   p->max_block   = config->max_block;
   p->ramp_frames = ms_to_frames(config->sample_rate, config->smoothing_ms);
   p->fade_frames = ms_to_frames(config->sample_rate, config->crossfade_ms);
+  p->stats_coeff =
+    1.0 - exp(-1.0 / (FADE_STATS_SECONDS * config->sample_rate));
 
   const size_t plane = (size_t)p->channels * p->max_block;
   p->dry     = (float*)calloc(plane, sizeof(float));
@@ -181,9 +191,11 @@ sw_processor_new(const SwProcessorConfig* const config, SwError* const err)
   if (p->fade_frames) {
     p->fade_out = (float*)calloc(p->fade_frames, sizeof(float));
     p->fade_in  = (float*)calloc(p->fade_frames, sizeof(float));
+    p->fade_stats = (double*)calloc(3U * (size_t)p->channels, sizeof(double));
   }
   if (!p->dry || !p->x || !p->wa || !p->wb || !p->x_rows || !p->wa_rows ||
-      !p->wb_rows || (p->fade_frames && (!p->fade_out || !p->fade_in))) {
+      !p->wb_rows ||
+      (p->fade_frames && (!p->fade_out || !p->fade_in || !p->fade_stats))) {
     sw_processor_free(p);
     sw_error_set(err, SW_ERR_NO_MEMORY, "processor: out of memory");
     return NULL;
@@ -225,6 +237,7 @@ sw_processor_free(SwProcessor* const p)
   free(p->wb_rows);
   free(p->fade_out);
   free(p->fade_in);
+  free(p->fade_stats);
   free(p);
 }
 
@@ -288,6 +301,9 @@ sw_processor_offer(SwProcessor* const p, SwEngine* const next, void* const tag)
   p->incoming.engine = next;
   p->incoming.tag    = tag;
   p->fade_pos        = 0;
+  if (p->fade_stats) {
+    memset(p->fade_stats, 0, 3U * (size_t)p->channels * sizeof(double));
+  }
   if (!p->current.engine || p->resting || p->fade_frames == 0) {
     finish_swap(p);
   }
@@ -413,6 +429,42 @@ blend(const float a, const float b, const float w)
   return a + w * (b - a);
 }
 
+/*
+  One frame of the crossfade: cos/sin (equal-power) curves, scaled by k so
+  that the output's power is cos^2 Pa + sin^2 Pb whatever the correlation
+  of the two outputs:
+
+    k^2 = (c^2 Paa + s^2 Pbb) / (c^2 Paa + s^2 Pbb + 2 c s Pab)
+
+  k = 1 for uncorrelated outputs (plain equal-power); for identical ones
+  k = 1/(c + s), an equal-gain fade, where plain equal-power curves would
+  swell by up to 3 dB mid-fade (and step further than either output). The
+  products are one-pole averages over a few milliseconds; k is kept within
+  [1/sqrt(2), 1] so the fade is never louder than equal-power nor quieter
+  than equal-gain.
+*/
+static inline float
+crossfade(const SwProcessor* const p, double* const stats, const float a,
+          const float b, const uint32_t frame)
+{
+  const double k_coeff = p->stats_coeff;
+  const double x = a;
+  const double y = b;
+  stats[0] += k_coeff * (x * x - stats[0]);
+  stats[1] += k_coeff * (y * y - stats[1]);
+  stats[2] += k_coeff * (x * y - stats[2]);
+  const double co     = p->fade_out[frame];
+  const double si     = p->fade_in[frame];
+  const double target = co * co * stats[0] + si * si * stats[1];
+  const double mixed  = target + 2.0 * co * si * stats[2];
+  double       k      = 1.0;
+  if (mixed > 1e-30 && target < mixed) {
+    k = sqrt(target / mixed);
+    k = k < 0.70710678118654752 ? 0.70710678118654752 : k;
+  }
+  return (float)(k * (co * x + si * y));
+}
+
 /* Run `engine` over the model input, or copy it when there is none. */
 static SwStatus
 run_engine(const SwProcessor* const p, SwEngine* const engine,
@@ -495,10 +547,11 @@ process_chunk(SwProcessor* const p, const float* const* const in,
     const float*   wb       = p->wb + c * B;
     float* const   dst      = out[c] + offset;
     const bool     fading   = p->incoming.engine != NULL;
+    double* const  stats    = fading ? p->fade_stats + 3U * c : NULL;
     for (uint32_t t = 0; t < n; ++t) {
       float wet = wa[t];
       if (fading && fade < p->fade_frames) {
-        wet = wa[t] * p->fade_out[fade] + wb[t] * p->fade_in[fade];
+        wet = crossfade(p, stats, wa[t], wb[t], fade);
         ++fade;
       } else if (fading) {
         wet = wb[t];

@@ -62,6 +62,11 @@ cmd_bench(int argc, char** argv);
 void
 cmd_bench_usage(FILE* stream);
 
+int
+cmd_presets(int argc, char** argv);
+void
+cmd_presets_usage(FILE* stream);
+
 /* Live audio (cmd_run.c, cmd_devices.c; cmd_live_unavailable.c in a build
    without PortAudio). */
 int

@@ -648,8 +648,12 @@ sw_engine_streams(const SwEngine* engine);
    Input gain, output gain, mix and enabled (bypass) are ramped linearly
    over smoothing_ms, so no change clicks. A new engine handed in with
    sw_processor_offer() runs beside the current one on the same input and
-   the output crossfades from old to new over crossfade_ms with equal-power
-   (cos/sin) curves; the old engine is then given back through
+   the output crossfades from old to new over crossfade_ms: cos/sin
+   (equal-power) curves, scaled down where the two outputs are correlated
+   so the output's power moves from one to the other without the 3 dB
+   swell (and the larger steps) plain equal-power curves give two similar
+   signals; uncorrelated outputs get plain equal-power, identical ones an
+   equal-gain fade. The old engine is then given back through
    sw_processor_retired() to be freed off the audio thread. While fully
    bypassed the engines are not run (no CPU), are reset when playing
    resumes, and a swap completes at once.
