@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `statewave devices` and `statewave run` when things are missing or wrong,
-# and the rate rule, on a dummy JACK server this test starts itself:
+# `statewave devices` and `statewave run` as a user meets them: when things
+# are missing or wrong, the rate rule, --block, the terminal, and the
+# server failing, on a dummy JACK server this test starts itself:
 #
-#   test_live_errors.sh STATEWAVE MODEL_48K MODEL_44K
+#   test_live_cli.sh STATEWAVE MODEL_48K MODEL_44K
 #
 #  - no JACK server: `devices` lists the other host APIs and says how to
 #    start one; `run --host-api jack` exits 1 naming the host APIs found and
@@ -15,7 +16,12 @@
 #  - the rate rule: a model trained at 48 kHz runs at 48 kHz, said at start;
 #    a model trained at 44.1 kHz runs at JACK's 48 kHz with a warning naming
 #    both rates; a --block other than JACK's period is honoured (callbacks
-#    of that size, paced at rate / block a second).
+#    of that size, paced at rate / block a second);
+#  - on a terminal (a pty from script(1)): the status line, the keys n, p,
+#    b, r, q and Ctrl-C, each answered, exit 0, and the terminal's settings
+#    (canonical mode, echo) back afterwards;
+#  - the server stalling (no callback for 3 s) or going away while
+#    statewave plays: exit 1 saying the audio stream stopped.
 #
 # Exit status: 0 pass, 1 fail, 77 skip (jackd missing).
 
@@ -34,7 +40,7 @@ model_44k=$(absolute "$3")
 source "$(dirname "${BASH_SOURCE[0]}")/../common/jack_test_lib.sh"
 require_programs jackd jack_lsp
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/statewave-live-errors.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/statewave-live-cli.XXXXXX")
 cleanup() {
   local status=$?
   set +e
@@ -48,7 +54,9 @@ trap 'exit 1' INT TERM HUP
 export STATEWAVE_PRESETS="$tmp/presets"
 mkdir -p "$STATEWAVE_PRESETS"
 cp "$model" "$STATEWAVE_PRESETS/m.json"
-echo '{"name": "Only One", "model": "m.json"}' >"$STATEWAVE_PRESETS/only.preset"
+cp "$model_44k" "$STATEWAVE_PRESETS/k.json"
+echo '{"name": "Alpha", "model": "m.json"}' >"$STATEWAVE_PRESETS/alpha.preset"
+echo '{"name": "Beta", "model": "k.json", "mix": 0.5}' >"$STATEWAVE_PRESETS/beta.preset"
 
 # Run statewave with "$@" (stdin closed, 10 s at most); expect exit status
 # $1 and stderr matching every extended regex in the array `patterns`.
@@ -88,7 +96,7 @@ expect 1 run --model "$model" --seconds 1
 # ------------------------------------------------------- bad usage ----
 
 patterns=("give --model or --preset, not both" "Usage: statewave run")
-expect 2 run --model "$model" --preset "Only One"
+expect 2 run --model "$model" --preset Alpha
 patterns=("missing --model FILE or --preset NAME")
 expect 2 run
 patterns=("--block '0': expected an integer in 1..65536")
@@ -103,7 +111,7 @@ patterns=("unexpected argument 'extra'")
 expect 2 devices extra
 
 # Files are checked before any device is opened.
-patterns=("--preset Nothing Like It: no preset \"Nothing Like It\" in $STATEWAVE_PRESETS; there are: \"Only One\" \(only\)")
+patterns=("--preset Nothing Like It: no preset \"Nothing Like It\" in $STATEWAVE_PRESETS; there are: \"Alpha\" \(alpha\), \"Beta\" \(beta\)")
 expect 1 run --preset "Nothing Like It"
 patterns=("$tmp/none.json: cannot open")
 expect 1 run --model "$tmp/none.json"
@@ -147,6 +155,80 @@ if awk -v r="$per_second" 'BEGIN {exit !(r > 187.5 * 0.95 && r < 187.5 * 1.05)}'
   echo "ok: --block 256: $callbacks callbacks in $seconds s, $per_second a second"
 else
   fail "--block 256: $per_second callbacks a second, expected about 187.5"
+fi
+
+# On a terminal: script(1) runs statewave on a pty whose input is a FIFO
+# (fd 5) and afterwards prints the pty's settings.
+if command -v script >/dev/null 2>&1; then
+  mkfifo "$tmp/keys"
+  exec 5<>"$tmp/keys"
+  # Send keys $2... to the pty of `statewave run $1` (a quoted argument
+  # string), 0.6 s apart; the output (pty) goes to $tmp/tty.
+  on_terminal() {
+    local args=$1 status=0 key
+    shift
+    script -qec "\"$statewave\" run $args; echo; stty -a" /dev/null <&5 >"$tmp/tty" 2>&1 &
+    local pid=$!
+    client_pids+=("$pid")
+    sleep 1.2
+    for key in "$@"; do
+      printf '%b' "$key" >&5
+      sleep 0.6
+    done
+    wait "$pid" || status=$?
+    forget_pid "$pid"
+    tr '\r' '\n' <"$tmp/tty" >"$tmp/tty.txt"
+    return "$status"
+  }
+  tty_ok() {
+    local pattern
+    for pattern in "$@"; do
+      grep -qE -- "$pattern" "$tmp/tty.txt" || { fail "on a terminal: no line matching: $pattern"; return 1; }
+    done
+  }
+  status=0
+  on_terminal "--model '$model' --host-api jack --seconds 20" n p b b r q || status=$?
+  if [ "$status" -eq 0 ] &&
+    tty_ok "keys: n/p or arrows: next/previous preset" \
+      "^in +(-inf|-?[0-9.]+) dB \[[#.]{10}\] +out .* DSP +[0-9]+% \(max +[0-9]+%\) +xruns [0-9]+ " \
+      "ok: key 'n': playing preset \"Alpha\"" "ok: key 'p': playing preset \"Beta\"" \
+      "ok: key 'b': bypass on" "BYPASS" "ok: key 'b': bypass off" \
+      "ok: key 'r': the state of every stream is reset" "ok: key 'q'" \
+      "[0-9.]+ s: [0-9]+ callbacks" \
+      " icanon .* echo | echo .* icanon "; then
+    echo "ok: on a terminal: status line, keys n p b b r q answered, exit 0, the terminal restored"
+  else
+    [ "$status" -eq 0 ] || fail "on a terminal: exit $status: $(tail -n 5 "$tmp/tty.txt")"
+  fi
+  status=0
+  on_terminal "--model '$model' --host-api jack --seconds 20" '\003' || status=$?
+  if [ "$status" -eq 0 ] && tty_ok "stopping on SIGINT" " icanon .* echo | echo .* icanon "; then
+    echo "ok: on a terminal: Ctrl-C stops it (exit 0) and the terminal is restored"
+  else
+    [ "$status" -eq 0 ] || fail "on a terminal, Ctrl-C: exit $status: $(tail -n 5 "$tmp/tty.txt")"
+  fi
+  exec 5>&-
+else
+  echo "note: script(1) is not installed: the terminal checks are not run"
+fi
+
+# The server stalls (stopped for 4 s) while statewave plays: after 3 s
+# without a callback it stops with an error.
+timeout 20 "$statewave" run --model "$model" --host-api jack </dev/null >"$tmp/out" 2>"$tmp/err" &
+victim=$!
+client_pids+=("$victim")
+wait_ports statewave:in_0
+sleep 0.5
+kill -STOP "$jackd_pid"
+sleep 4
+kill -CONT "$jackd_pid"
+status=0
+wait "$victim" || status=$?
+forget_pid "$victim"
+if [ "$status" -eq 1 ] && grep -q "the audio stream stopped: no callback for 3" "$tmp/err"; then
+  echo "ok: the JACK server stalled for 4 s: exit 1, \"$(grep "audio stream stopped" "$tmp/err")\""
+else
+  fail "the JACK server stalled for 4 s: exit $status; stderr: $(cat "$tmp/err")"
 fi
 
 # The server goes away while statewave plays: it stops with an error.
