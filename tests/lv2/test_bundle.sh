@@ -6,6 +6,7 @@
 # usage: test_bundle.sh BUILD_DIR LV2DIR STATEWAVE WAV_DIFF DEFAULT_MODEL
 set -euo pipefail
 build=$1 lv2dir=$2 statewave=$3 wav_diff=$4 default_model=$5
+presets_dir=$(dirname "$default_model")
 
 for tool in lv2_validate lv2ls lv2info lv2apply sox; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
@@ -36,8 +37,12 @@ for uri in https://statewave.dev/plugins/mono https://statewave.dev/plugins/ster
     grep -q "Symbol: *$symbol\$" "$tmp/info.txt" ||
       { echo "FAIL: $uri has no port $symbol"; exit 1; }
   done
-  grep -q "Default Overdrive" "$tmp/info.txt" ||
-    { echo "FAIL: $uri lists no preset 'Default Overdrive'"; exit 1; }
+  # Every preset in presets/ is an LV2 preset of both plugins.
+  for preset in "$presets_dir"/*.preset; do
+    name=$(sed -n 's/^ *"name": *"\(.*\)",*$/\1/p' "$preset")
+    grep -q "^[[:space:]]*$name\$" "$tmp/info.txt" ||
+      { echo "FAIL: $uri lists no preset '$name' ($preset)"; exit 1; }
+  done
   grep -q "Has latency: *yes" "$tmp/info.txt" ||
     { echo "FAIL: $uri reports no latency port"; exit 1; }
 done
