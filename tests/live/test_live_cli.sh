@@ -7,7 +7,8 @@
 #
 #  - no JACK server: `devices` lists the other host APIs and says how to
 #    start one; `run --host-api jack` exits 1 naming the host APIs found and
-#    what to start (jackd -d dummy ...);
+#    what to start (jackd -d dummy ...); ALSA's null device (not paced):
+#    `run` at the model's training rate, or at --rate with a warning;
 #  - with the server: `devices` (text and JSON) shows JACK's "system"
 #    device, 2 in, 2 out, 48000 Hz; a bad device name, an unknown host API,
 #    a missing preset, a bad model file, a rate the server does not run at,
@@ -92,6 +93,17 @@ patterns=("no host API 'jack'" "PortAudio found ALSA \(alsa\)" "start one, e.g. 
 expect 1 run --model "$model" --host-api jack --seconds 1
 patterns=("no audio device" "jackd -d dummy")
 expect 1 run --model "$model" --seconds 1
+
+# ALSA's null device (an .asoundrc in a private HOME), which takes any rate
+# (it is not paced: a smoke test of the ALSA host API and the rate rule).
+mkdir -p "$tmp/alsa-home"
+printf 'pcm.!default { type null }\nctl.!default { type hw card 0 }\n' >"$tmp/alsa-home/.asoundrc"
+patterns=("ALSA \(alsa\), the default: 1 device" "default .* 44100 Hz")
+HOME="$tmp/alsa-home" expect 0 devices
+patterns=("through ALSA \(alsa\): default, 48000 Hz \(the model's training rate\)" '"sample_rate":48000' '"host_api":"ALSA"')
+HOME="$tmp/alsa-home" expect 0 run --model "$model" --host-api alsa --seconds 0.3 --json
+patterns=("44100 Hz \(as asked with --rate\)" "warning: .* was trained at 48000 Hz but the stream runs at 44100 Hz; no resampling is done")
+HOME="$tmp/alsa-home" expect 0 run --model "$model" --host-api alsa --rate 44100 --seconds 0.3
 
 # ------------------------------------------------------- bad usage ----
 
