@@ -91,7 +91,7 @@ main(int argc, char** argv)
     return 2;
   }
   long   best_lag = 0;
-  double best_sum = INFINITY;
+  double best_sum = HUGE_VAL;
   for (long lag = -max_lag; lag <= max_lag; ++lag) {
     double sum = 0.0;
     for (long t = first; t < last && sum < best_sum; ++t) {
@@ -106,7 +106,7 @@ main(int argc, char** argv)
   double largest = 0.0, energy = 0.0;
   for (long t = first; t < last; ++t) {
     const double d = fabs((double)rec[t] - (double)ref[t - best_lag]);
-    largest        = isnan(d) ? (double)INFINITY : (d > largest ? d : largest);
+    largest        = isnan(d) ? HUGE_VAL : (d > largest ? d : largest);
     energy += (double)rec[t] * (double)rec[t];
   }
   printf("lag %ld frames, largest difference %.3g, rms %.3g (over %ld "
