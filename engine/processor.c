@@ -88,7 +88,7 @@ ms_to_frames(const double sample_rate, const float ms)
 static void
 ramp_init(Ramp* const ramp, const float value)
 {
-  ramp->value  = value;
+  ramp->value  = (double)value;
   ramp->target = value;
   ramp->step   = 0.0;
   ramp->left   = 0;
@@ -102,7 +102,7 @@ ramp_to(Ramp* const ramp, const float target, const uint32_t frames)
   }
   ramp->target = target;
   if (frames == 0) {
-    ramp->value = target;
+    ramp->value = (double)target;
     ramp->left  = 0;
     return;
   }
@@ -117,7 +117,7 @@ ramp_next(Ramp* const ramp)
     return (float)ramp->value;
   }
   if (--ramp->left == 0) {
-    ramp->value = ramp->target;
+    ramp->value = (double)ramp->target;
   } else {
     ramp->value += ramp->step;
   }
@@ -448,13 +448,13 @@ crossfade(const SwProcessor* const p, double* const stats, const float a,
           const float b, const uint32_t frame)
 {
   const double k_coeff = p->stats_coeff;
-  const double x = a;
-  const double y = b;
+  const double x = (double)a;
+  const double y = (double)b;
   stats[0] += k_coeff * (x * x - stats[0]);
   stats[1] += k_coeff * (y * y - stats[1]);
   stats[2] += k_coeff * (x * y - stats[2]);
-  const double co     = p->fade_out[frame];
-  const double si     = p->fade_in[frame];
+  const double co     = (double)p->fade_out[frame];
+  const double si     = (double)p->fade_in[frame];
   const double target = co * co * stats[0] + si * si * stats[1];
   const double mixed  = target + 2.0 * co * si * stats[2];
   double       k      = 1.0;

@@ -144,11 +144,11 @@ write_control(FILE* f, const ControlPort* p)
   case CONTROL_PLAIN: break;
   }
   fputs("\t\tlv2:default ", f);
-  put_float(f, p->def);
+  put_float(f, (double)p->def);
   fputs(" ;\n\t\tlv2:minimum ", f);
-  put_float(f, p->min);
+  put_float(f, (double)p->min);
   fputs(" ;\n\t\tlv2:maximum ", f);
-  put_float(f, p->max);
+  put_float(f, (double)p->max);
   fputs("\n", f);
 }
 
