@@ -100,7 +100,13 @@ sw_backend_choose(const SwModel* model, SwBackendKind kind, uint32_t streams,
 void
 sw_backend_choice_release(SwBackendChoice* choice);
 
-extern const SwBackendIface sw_cpu_backend;
+extern const SwBackendIface sw_cpu_backend;     /* SIMD kernels */
+extern const SwBackendIface sw_cpu_ref_backend; /* the scalar reference */
+
+/* The kernel set a "cpu" backend context runs: "avx512", "avx2", "sse2",
+   "neon", "generic", or "cpu-ref" for models it passes to the reference. */
+const char*
+sw_cpu_kernels_name(const void* context);
 #ifdef SW_HAVE_CUDA
 extern const SwBackendIface sw_cudnn_backend;
 extern const SwBackendIface sw_fused_backend;

@@ -264,8 +264,18 @@ sw_backend_choose(const SwModel* const model, const SwBackendKind kind,
   if ((int)kind < 0 || (int)kind >= SW_BACKEND_KIND_COUNT) {
     return sw_error_set(err, SW_ERR_BAD_ARG,
                         "engine config: backend is %d; expected 0..%d "
-                        "(auto, cpu, cudnn, fused)",
+                        "(auto, cpu, cudnn, fused, cpu-ref)",
                         (int)kind, SW_BACKEND_KIND_COUNT - 1);
+  }
+  if (kind == SW_BACKEND_CPU_REF) {
+    /* The reference never fails mid-stream: nothing to fall back to. */
+    if (sw_cpu_ref_backend.create(model, streams, max_block, &choice->context,
+                                  err)) {
+      sw_error_prefix(err, "cpu-ref backend: ");
+      return err ? err->status : SW_ERR_BACKEND;
+    }
+    choice->backend = &sw_cpu_ref_backend;
+    return SW_SUCCESS;
   }
   void* cpu_context = NULL;
   const SwStatus st = create_cpu(model, streams, max_block, &cpu_context, err);

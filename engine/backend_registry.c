@@ -10,6 +10,7 @@ static const char* const kind_names[SW_BACKEND_KIND_COUNT] = {
   "cpu",
   "cudnn",
   "fused",
+  "cpu-ref",
 };
 
 static const SwBackendIface* overrides[SW_BACKEND_KIND_COUNT];
@@ -32,6 +33,8 @@ sw_backend_get(const SwBackendKind kind)
   switch (kind) {
   case SW_BACKEND_CPU:
     return &sw_cpu_backend;
+  case SW_BACKEND_CPU_REF:
+    return &sw_cpu_ref_backend;
 #ifdef SW_HAVE_CUDA
   case SW_BACKEND_CUDNN:
     return &sw_cudnn_backend;

@@ -243,7 +243,7 @@ cli_load_model(const char* path)
 /* ------------------------------------------------------------------------ */
 
 /* sw_backend_parse()'s names, for help and error messages. */
-#define BACKEND_NAMES "auto, cpu, cudnn or fused"
+#define BACKEND_NAMES "auto, cpu, cpu-ref, cudnn or fused"
 
 CliEngineOptions
 cli_engine_options_default(void)

@@ -15,8 +15,9 @@ cmd_backends_usage(FILE* stream)
   fputs(
     "Usage: statewave backends [OPTION]...\n"
     "\n"
-    "List the backends an engine can run on (auto, cpu, cudnn, fused), one\n"
-    "line each: its name, whether it is built into this libstatewave,\n"
+    "List the backends an engine can run on (auto, cpu, cudnn, fused,\n"
+    "cpu-ref), one line each: its name, whether it is built into this\n"
+    "libstatewave,\n"
     "whether it is usable here (its device and libraries answer), and its\n"
     "device and library versions, or why it cannot run. The GPU backends\n"
     "are built when Meson finds nvcc and the cuDNN headers.\n"
@@ -108,7 +109,7 @@ cmd_backends(int argc, char** argv)
 
   if (!json) {
     for (int k = 0; k < SW_BACKEND_KIND_COUNT; ++k) {
-      printf("%-6s built %-3s usable %-3s %s\n",
+      printf("%-7s built %-3s usable %-3s %s\n",
              infos[k].name,
              infos[k].built ? "yes" : "no",
              infos[k].usable ? "yes" : "no",

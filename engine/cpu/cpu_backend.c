@@ -1,6 +1,8 @@
-/* The reference CPU backend: every stream stepped frame by frame through the
-   scalar cells (streaming models) or a whole window pass per frame
-   (windowed models, windowed.c). */
+/* The scalar reference CPU backend ("cpu-ref"): every stream stepped frame
+   by frame through the scalar cells (streaming models) or a whole window
+   pass per frame (windowed models, windowed.c). Every other path is tested
+   against it; the fast "cpu" backend (fast_backend.c) runs models it has no
+   kernels for through it. */
 
 #include "backend.h"
 #include "cells.h"
@@ -241,13 +243,15 @@ cpu_set_state(void* const context, const uint32_t stream, const uint32_t layer,
 static bool
 cpu_probe(char* const detail, const size_t detail_size)
 {
-  snprintf(detail, detail_size, "scalar reference path, always usable");
+  snprintf(detail, detail_size,
+           "scalar reference path (libm activations, sums in index order), "
+           "always usable");
   return true;
 }
 
-const SwBackendIface sw_cpu_backend = {
-  .name      = "cpu",
-  .kind      = SW_BACKEND_CPU,
+const SwBackendIface sw_cpu_ref_backend = {
+  .name      = "cpu-ref",
+  .kind      = SW_BACKEND_CPU_REF,
   .probe     = cpu_probe,
   .create    = cpu_create,
   .destroy   = cpu_destroy,

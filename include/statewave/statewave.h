@@ -460,13 +460,18 @@ typedef enum {
   /** The backend measured fastest for the model and stream count when the
       engine is made; the CPU where no GPU backend is usable or faster. */
   SW_BACKEND_AUTO = 0,
-  SW_BACKEND_CPU,   /**< The scalar reference path. */
+  /** SIMD kernels picked at run time from the CPU's features (AVX-512,
+      AVX2+FMA, SSE2, NEON); Conv1D and windowed models run on cpu-ref. */
+  SW_BACKEND_CPU,
   SW_BACKEND_CUDNN, /**< cudnnRNNForward per block, state on the GPU. */
   SW_BACKEND_FUSED, /**< One hand-written CUDA kernel per block. */
+  /** The scalar reference path every other backend is tested against:
+      libm activations, sums in index order. */
+  SW_BACKEND_CPU_REF,
 } SwBackendKind;
 
 /** Number of SwBackendKind values (auto included). */
-#define SW_BACKEND_KIND_COUNT 4
+#define SW_BACKEND_KIND_COUNT 5
 
 typedef enum {
   /** process() returns the block it was given, processed: no latency. */
@@ -489,7 +494,7 @@ typedef struct {
 /** What a backend is and whether it can run here. */
 typedef struct {
   SwBackendKind kind;
-  const char*   name;   /**< "auto", "cpu", "cudnn", "fused" */
+  const char*   name;   /**< "auto", "cpu", "cudnn", "fused", "cpu-ref" */
   bool          built;  /**< compiled into this libstatewave */
   bool          usable; /**< built, and its device and libraries answer */
   /** The device and library versions when usable; else why not. */
@@ -500,7 +505,8 @@ typedef struct {
 SW_API SwStatus
 sw_backend_info(SwBackendKind kind, SwBackendInfo* info);
 
-/** The kind named `name` ("auto", "cpu", "cudnn", "fused"); SW_ERR_BAD_ARG
+/** The kind named `name` ("auto", "cpu", "cudnn", "fused",
+    "cpu-ref"); SW_ERR_BAD_ARG
     for any other name. [RT-safe] */
 SW_API SW_REALTIME SwStatus
 sw_backend_parse(const char* name, SwBackendKind* kind);

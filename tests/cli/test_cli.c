@@ -592,7 +592,7 @@ test_help(void)
     const char* const help[] = {engine_commands[i], "--help", NULL};
     result                   = expect_status(0, NULL, help);
     check(contains(result.out, "--backend NAME") &&
-            contains(result.out, "auto, cpu, cudnn or fused") &&
+            contains(result.out, "auto, cpu, cpu-ref, cudnn or fused") &&
             contains(result.out, "--pipelined"),
           "%s --help has --backend and --pipelined",
           engine_commands[i]);
@@ -2257,10 +2257,10 @@ test_backend_option(void)
 
   // Names are exact; a bad one lists the good ones.
   expect_error(2,
-               "--backend 'tpu': expected auto, cpu, cudnn or fused",
+               "--backend 'tpu': expected auto, cpu, cpu-ref, cudnn or fused",
                ARGS("stream", "-m", model, "--backend", "tpu"));
   expect_error(2,
-               "--backend 'CPU': expected auto, cpu, cudnn or fused",
+               "--backend 'CPU': expected auto, cpu, cpu-ref, cudnn or fused",
                ARGS("process", "--backend", "CPU", "-m", model, in, out));
   expect_error(2,
                "option '--backend' needs a value",
@@ -2620,7 +2620,7 @@ test_bench(void)
                "--arch applies to --model",
                ARGS("bench", "--lstm", "4", "--arch", model));
   expect_error(2,
-               "--backend 'gpu': expected auto, cpu, cudnn or fused",
+               "--backend 'gpu': expected auto, cpu, cpu-ref, cudnn or fused",
                ARGS("bench", "--lstm", "4", "--backend", "gpu"));
   expect_error(2, "unexpected argument 'x'", ARGS("bench", "--lstm", "4", "x"));
   expect_error(1, "no-such.json", ARGS("bench", "-m", work_path("no-such.json")));

@@ -161,7 +161,7 @@ check_states(const SwModel* const model, void* const cpu, void* const gpu,
   for (uint32_t s = 0; s < streams; ++s) {
     for (uint32_t l = 0; l < model->num_layers; ++l) {
       const size_t size = sw_layer_state_size(&model->layers[l]);
-      sw_cpu_backend.get_state(cpu, s, l, expected);
+      sw_cpu_ref_backend.get_state(cpu, s, l, expected);
       sw_cudnn_backend.get_state(gpu, s, l, actual);
       check_close(expected, actual, size, "state", name, streams);
     }
@@ -175,7 +175,7 @@ make(const SwModel* const model, const uint32_t streams, void** const cpu,
      void** const gpu, const char* const name)
 {
   SwError err = { 0 };
-  if (sw_cpu_backend.create(model, streams, MAX_BLOCK, cpu, &err)) {
+  if (sw_cpu_ref_backend.create(model, streams, MAX_BLOCK, cpu, &err)) {
     fprintf(stderr, "cpu backend: %s\n", err.message);
     exit(1);
   }
@@ -183,7 +183,7 @@ make(const SwModel* const model, const uint32_t streams, void** const cpu,
     fprintf(stderr, "FAIL %s (%u streams): cudnn create: %s\n", name, streams,
             err.message);
     ++failures;
-    sw_cpu_backend.destroy(*cpu);
+    sw_cpu_ref_backend.destroy(*cpu);
     return false;
   }
   return true;
@@ -227,7 +227,7 @@ run_case(const SwModel* const model, const char* const name,
       memcpy(block_in + (size_t)s * n * I,
              in + ((size_t)s * TOTAL_FRAMES + done) * I, (size_t)n * I * 4U);
     }
-    sw_cpu_backend.process(cpu, block_in, cpu_out, n, &cpu_resets);
+    sw_cpu_ref_backend.process(cpu, block_in, cpu_out, n, &cpu_resets);
     SwStatus st = SW_SUCCESS;
     if (b % 2U) {
       st = sw_cudnn_backend.submit(gpu, block_in, n);
@@ -248,7 +248,7 @@ run_case(const SwModel* const model, const char* const name,
                 streams);
     done += n;
     if (b == 4U) {
-      sw_cpu_backend.reset(cpu, 0);
+      sw_cpu_ref_backend.reset(cpu, 0);
       sw_cudnn_backend.reset(gpu, 0);
     }
   }
@@ -263,7 +263,7 @@ run_case(const SwModel* const model, const char* const name,
   check_states(model, cpu, gpu, streams, name);
 
   sw_cudnn_backend.destroy(gpu);
-  sw_cpu_backend.destroy(cpu);
+  sw_cpu_ref_backend.destroy(cpu);
   free(in);
   free(block_in);
   free(cpu_out);
@@ -291,15 +291,15 @@ check_state_calls(const SwModel* const model, const char* const name)
   cuda_fill_input(in, streams, 40U, I, 7U);
 
   /* A state the GPU never computed: the CPU's after 40 frames. */
-  sw_cpu_backend.process(cpu, in, cpu_out, 40U, &resets);
+  sw_cpu_ref_backend.process(cpu, in, cpu_out, 40U, &resets);
   for (uint32_t s = 0; s < streams; ++s) {
     for (uint32_t l = 0; l < model->num_layers; ++l) {
-      sw_cpu_backend.get_state(cpu, s, l, state);
+      sw_cpu_ref_backend.get_state(cpu, s, l, state);
       sw_cudnn_backend.set_state(gpu, s, l, state);
     }
   }
   check_states(model, cpu, gpu, streams, name);
-  sw_cpu_backend.process(cpu, in, cpu_out, 40U, &resets);
+  sw_cpu_ref_backend.process(cpu, in, cpu_out, 40U, &resets);
   if (sw_cudnn_backend.process(gpu, in, gpu_out, 40U, &resets)) {
     fprintf(stderr, "FAIL %s: process after set_state failed\n", name);
     ++failures;
@@ -307,16 +307,16 @@ check_state_calls(const SwModel* const model, const char* const name)
   check_close(cpu_out, gpu_out, (size_t)streams * 40U * O,
               "outputs after set_state", name, streams);
 
-  sw_cpu_backend.reset(cpu, 1);
+  sw_cpu_ref_backend.reset(cpu, 1);
   sw_cudnn_backend.reset(gpu, 1);
   check_states(model, cpu, gpu, streams, name);
-  sw_cpu_backend.process(cpu, in, cpu_out, 40U, &resets);
+  sw_cpu_ref_backend.process(cpu, in, cpu_out, 40U, &resets);
   sw_cudnn_backend.process(gpu, in, gpu_out, 40U, &resets);
   check_close(cpu_out, gpu_out, (size_t)streams * 40U * O,
               "outputs after reset", name, streams);
 
   sw_cudnn_backend.destroy(gpu);
-  sw_cpu_backend.destroy(cpu);
+  sw_cpu_ref_backend.destroy(cpu);
   free(in);
   free(cpu_out);
   free(gpu_out);

@@ -1,4 +1,4 @@
-/* The fused kernel's phases, run on the host, against the CPU backend:
+/* The fused kernel's phases, run on the host, against the scalar reference CPU backend (cpu-ref):
    every model of the catalogue, several stream counts, emulated thread
    counts (so every strided loop wraps) and block splits, with non-finite
    inputs, a state that overflows, and resets. Bit-identical results are
@@ -60,7 +60,7 @@ run_case(const SwModel* const model, const char* const name,
 
   void*   cpu = NULL;
   SwError err;
-  if (sw_cpu_backend.create(model, streams, 128U, &cpu, &err)) {
+  if (sw_cpu_ref_backend.create(model, streams, 128U, &cpu, &err)) {
     fprintf(stderr, "cpu backend: %s\n", err.message);
     exit(1);
   }
@@ -77,7 +77,7 @@ run_case(const SwModel* const model, const char* const name,
       memcpy(block_in + (size_t)s * n * I,
              in + ((size_t)s * TOTAL_FRAMES + done) * I, (size_t)n * I * 4U);
     }
-    sw_cpu_backend.process(cpu, block_in, block_out, n, &cpu_resets);
+    sw_cpu_ref_backend.process(cpu, block_in, block_out, n, &cpu_resets);
     for (uint32_t s = 0; s < streams; ++s) {
       memcpy(cpu_out + ((size_t)s * TOTAL_FRAMES + done) * O,
              block_out + (size_t)s * n * O, (size_t)n * O * 4U);
@@ -89,7 +89,7 @@ run_case(const SwModel* const model, const char* const name,
     }
     done += n;
     if (b == 4U) { /* a reset between blocks, as sw_engine_reset does */
-      sw_cpu_backend.reset(cpu, 0);
+      sw_cpu_ref_backend.reset(cpu, 0);
       fused_host_reset(&host, 0);
     }
   }
@@ -106,7 +106,7 @@ run_case(const SwModel* const model, const char* const name,
   for (uint32_t s = 0; s < streams && state; ++s) {
     for (uint32_t l = 0; l < model->num_layers; ++l) {
       const size_t size = model->layers[l].state_size;
-      sw_cpu_backend.get_state(cpu, s, l, state);
+      sw_cpu_ref_backend.get_state(cpu, s, l, state);
       check_identical(state,
                       host.state + (size_t)s * host.plan.state_size +
                         host.plan.layers[l].state,
@@ -115,7 +115,7 @@ run_case(const SwModel* const model, const char* const name,
   }
   free(state);
   fused_host_free(&host);
-  sw_cpu_backend.destroy(cpu);
+  sw_cpu_ref_backend.destroy(cpu);
   free(in);
   free(cpu_out);
   free(gpu_out);

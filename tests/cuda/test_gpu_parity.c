@@ -62,7 +62,7 @@ compare(const SwModel* const model, const SwBackendKind kind,
     in[(size_t)17U * I]                                      = NAN;
     in[((size_t)(streams - 1U) * frames + frames / 2U) * I] = -INFINITY;
   }
-  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU, streams, block,
+  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU_REF, streams, block,
                                   streaming);
   SwEngine* const gpu = cuda_engine(model, kind, streams, block, streaming);
   double          worst = -1.0;
@@ -106,7 +106,7 @@ state_round_trip(const SwModel* const model, const SwBackendKind kind,
   SwModelInfo info;
   sw_model_info(model, &info);
   const uint32_t streams = 3;
-  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU, streams, 64,
+  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU_REF, streams, 64,
                                   SW_STREAMING_SYNC);
   SwEngine* const gpu = cuda_engine(model, kind, streams, 64, SW_STREAMING_SYNC);
   const uint32_t frames = 200;
@@ -164,7 +164,7 @@ simulated_failure(const SwModel* const model, const SwBackendKind kind)
   SwModelInfo info;
   sw_model_info(model, &info);
   const uint32_t  frames = 1000;
-  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU, 2, 64, SW_STREAMING_SYNC);
+  SwEngine* const cpu = cuda_engine(model, SW_BACKEND_CPU_REF, 2, 64, SW_STREAMING_SYNC);
   SwEngine* const gpu = cuda_engine(model, kind, 2, 64, SW_STREAMING_SYNC);
   unsetenv("STATEWAVE_GPU_FAIL_AFTER");
   SwBackendInfo backend;
