@@ -1,7 +1,7 @@
 /* The CPU backend ("cpu"): every stream stepped frame by frame through SIMD
    kernels chosen at run time from the CPU's features (AVX-512, AVX2+FMA,
    SSE2; NEON on aarch64), over a layout made for them at creation
-   (fast_plan.h). Streams run two at a time through the same weights.
+   (fast_plan.h). Streams run up to four at a time through the same weights.
    Models it has no kernels for (Conv1D layers, windowed models) run on the
    scalar reference ("cpu-ref", cpu_backend.c) inside it. The environment
    variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512, neon, generic)
@@ -224,7 +224,7 @@ build_plan(FastContext* const fast, SwError* const err)
     scratch = need > scratch ? need : scratch;
   }
   plan->work_floats    = round_up(work, SW_FAST_PAD);
-  plan->scratch_floats = 2U * scratch;
+  plan->scratch_floats = SW_FAST_GROUP * scratch;
 
   /* 64-byte aligned, sizes multiples of 16 floats: every vector load of a
      weight row or work vector stays inside one allocation. */
@@ -375,9 +375,9 @@ fast_process(void* const context, const float* const in, float* const out,
   const size_t            in0  = plan->layers[0].vec;
 
   for (uint32_t t = 0; t < frames; ++t) {
-    /* Streams with a finite input frame go through the kernels in pairs;
+    /* Streams with a finite input frame go through the kernels in groups;
        a non-finite input resets its stream (output 0), as on cpu-ref. */
-    uint32_t pending[2];
+    uint32_t pending[SW_FAST_GROUP];
     uint32_t count = 0;
     for (uint32_t s = 0; s <= fast->streams; ++s) {
       if (s < fast->streams) {
@@ -392,8 +392,8 @@ fast_process(void* const context, const float* const in, float* const out,
           ++*nonfinite_resets;
         }
       }
-      if (count == 2 || (s == fast->streams && count > 0)) {
-        float* work[2];
+      if (count == SW_FAST_GROUP || (s == fast->streams && count > 0)) {
+        float* work[SW_FAST_GROUP];
         for (uint32_t k = 0; k < count; ++k) {
           work[k] = fast->work + (size_t)pending[k] * plan->work_floats;
         }

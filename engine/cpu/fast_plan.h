@@ -44,10 +44,13 @@ typedef struct {
   uint32_t     num_layers;
   SwFastLayer* layers;
   size_t       work_floats;    /* per stream */
-  size_t       scratch_floats; /* per pair of streams, for the kernels */
+  size_t       scratch_floats; /* for a group of streams, for the kernels */
 } SwFastPlan;
 
-/* One frame of up to two streams through every layer: layer 0's input is
+/* Streams the kernels run together through one pass over the weights. */
+#define SW_FAST_GROUP 4U
+
+/* One frame of up to SW_FAST_GROUP streams through every layer: layer 0's input is
    already in work[s] + layers[0].vec; afterwards the output vector is
    sw_fast_output(). `scratch` has plan->scratch_floats floats. */
 typedef void (*SwFastFrameFunc)(const SwFastPlan* plan, float* const* work,

@@ -148,43 +148,39 @@ KERNEL(sw_fast_sigmoid)(const float* in, float* out, const size_t n)
   }
 }
 
-/* out_s = init + WT^T v_s for streams s < S (1 or 2): WT is [cols][rows],
-   rows a multiple of 16. One stream keeps eight row vectors in flight,
-   two streams four each, so no multiply-add waits on the one before and
-   every input read from memory serves all the accumulators. */
+/* out_s = init + WT^T v_s for streams s < S (1..4): WT is [cols][rows],
+   rows a multiple of 16. Eight accumulators in flight (one stream: eight
+   row vectors; two: four each; three or four: two each), so no
+   multiply-add waits on the one before, and every row of weights read from
+   memory serves every stream of the group. */
 static inline void
 gemv_tile(const float* const wt, const size_t rows, const size_t cols,
           const float* const init, const float* const* const v,
           float* const* const out, const uint32_t S, const size_t r0,
           const int tile)
 {
-  vf acc0[8], acc1[8];
-  for (int i = 0; i < tile; ++i) {
-    acc0[i] = init ? load(init + r0 + (size_t)i * SW_VL) : splat(0.0f);
-    acc1[i] = acc0[i];
+  vf acc[4][8];
+  for (uint32_t s = 0; s < S; ++s) {
+    for (int i = 0; i < tile; ++i) {
+      acc[s][i] = init ? load(init + r0 + (size_t)i * SW_VL) : splat(0.0f);
+    }
   }
   const float* w = wt + r0;
-  if (S == 2) {
-    for (size_t k = 0; k < cols; ++k, w += rows) {
-      const float a = v[0][k], b = v[1][k];
-      for (int i = 0; i < tile; ++i) {
-        const vf m = load(w + (size_t)i * SW_VL);
-        acc0[i]    = acc0[i] + m * a;
-        acc1[i]    = acc1[i] + m * b;
-      }
+  for (size_t k = 0; k < cols; ++k, w += rows) {
+    vf m[8];
+    for (int i = 0; i < tile; ++i) {
+      m[i] = load(w + (size_t)i * SW_VL);
     }
-  } else {
-    for (size_t k = 0; k < cols; ++k, w += rows) {
-      const float a = v[0][k];
+    for (uint32_t s = 0; s < S; ++s) {
+      const float x = v[s][k];
       for (int i = 0; i < tile; ++i) {
-        acc0[i] = acc0[i] + load(w + (size_t)i * SW_VL) * a;
+        acc[s][i] = acc[s][i] + m[i] * x;
       }
     }
   }
-  for (int i = 0; i < tile; ++i) {
-    store(out[0] + r0 + (size_t)i * SW_VL, acc0[i]);
-    if (S == 2) {
-      store(out[1] + r0 + (size_t)i * SW_VL, acc1[i]);
+  for (uint32_t s = 0; s < S; ++s) {
+    for (int i = 0; i < tile; ++i) {
+      store(out[s] + r0 + (size_t)i * SW_VL, acc[s][i]);
     }
   }
 }
@@ -194,14 +190,30 @@ gemv(const float* const wt, const size_t rows, const size_t cols,
      const float* const init, const float* const* const v,
      float* const* const out, const uint32_t S)
 {
-  const int wide = S == 2 ? 4 : 8;
-  size_t    r0   = 0;
-  for (; r0 + (size_t)wide * SW_VL <= rows; r0 += (size_t)wide * SW_VL) {
-    if (S == 2) {
-      gemv_tile(wt, rows, cols, init, v, out, 2, r0, 4);
-    } else {
+  size_t r0 = 0;
+  /* Constant tile widths per stream count, so the loops unroll into
+     registers. */
+  switch (S) {
+  case 1:
+    for (; r0 + 8U * SW_VL <= rows; r0 += 8U * SW_VL) {
       gemv_tile(wt, rows, cols, init, v, out, 1, r0, 8);
     }
+    break;
+  case 2:
+    for (; r0 + 4U * SW_VL <= rows; r0 += 4U * SW_VL) {
+      gemv_tile(wt, rows, cols, init, v, out, 2, r0, 4);
+    }
+    break;
+  case 3:
+    for (; r0 + 2U * SW_VL <= rows; r0 += 2U * SW_VL) {
+      gemv_tile(wt, rows, cols, init, v, out, 3, r0, 2);
+    }
+    break;
+  default:
+    for (; r0 + 2U * SW_VL <= rows; r0 += 2U * SW_VL) {
+      gemv_tile(wt, rows, cols, init, v, out, 4, r0, 2);
+    }
+    break;
   }
   for (; r0 < rows; r0 += SW_VL) {
     gemv_tile(wt, rows, cols, init, v, out, S, r0, 1);
@@ -213,8 +225,8 @@ lstm(const SwFastLayer* const L, float* const* const work, const uint32_t S,
      float* const scratch)
 {
   const size_t Up   = L->padded;
-  const float* v[2] = {NULL, NULL};
-  float*       a[2] = {NULL, NULL};
+  const float* v[4] = {NULL, NULL, NULL, NULL};
+  float*       a[4] = {NULL, NULL, NULL, NULL};
   for (uint32_t s = 0; s < S; ++s) {
     v[s] = work[s] + L->vec;
     a[s] = scratch + s * L->rows;
@@ -241,11 +253,11 @@ gru(const SwFastLayer* const L, float* const* const work, const uint32_t S,
     float* const scratch)
 {
   const size_t Up = L->padded;
-  const float* x[2]  = {NULL, NULL};
-  const float* hv[2] = {NULL, NULL};
-  float*       xa[2] = {NULL, NULL};
-  float*       ha[2] = {NULL, NULL};
-  float*       rh[2] = {NULL, NULL};
+  const float* x[4]  = {NULL, NULL, NULL, NULL};
+  const float* hv[4] = {NULL, NULL, NULL, NULL};
+  float*       xa[4] = {NULL, NULL, NULL, NULL};
+  float*       ha[4] = {NULL, NULL, NULL, NULL};
+  float*       rh[4] = {NULL, NULL, NULL, NULL};
   for (uint32_t s = 0; s < S; ++s) {
     x[s]  = work[s] + L->vec;
     hv[s] = work[s] + L->vec + L->in;
@@ -272,8 +284,8 @@ gru(const SwFastLayer* const L, float* const* const work, const uint32_t S,
   }
   /* Reset before: r scales h ahead of the candidate's recurrent product;
      wt_h's n block is read as its own [U][3Up] slice from column 2Up. */
-  float* hr[2] = {NULL, NULL};
-  float* hn[2] = {NULL, NULL};
+  float* hr[4] = {NULL, NULL, NULL, NULL};
+  float* hn[4] = {NULL, NULL, NULL, NULL};
   for (uint32_t s = 0; s < S; ++s) {
     hr[s] = ha[s];
     hn[s] = ha[s] + 2U * Up;
@@ -316,8 +328,8 @@ static void
 simple_rnn(const SwFastLayer* const L, float* const* const work,
            const uint32_t S, float* const scratch)
 {
-  const float* v[2] = {NULL, NULL};
-  float*       a[2] = {NULL, NULL};
+  const float* v[4] = {NULL, NULL, NULL, NULL};
+  float*       a[4] = {NULL, NULL, NULL, NULL};
   for (uint32_t s = 0; s < S; ++s) {
     v[s] = work[s] + L->vec;
     a[s] = scratch + s * L->rows;
@@ -332,8 +344,8 @@ simple_rnn(const SwFastLayer* const L, float* const* const work,
 static void
 dense(const SwFastLayer* const L, float* const* const work, const uint32_t S)
 {
-  const float* v[2] = {NULL, NULL};
-  float*       y[2] = {NULL, NULL};
+  const float* v[4] = {NULL, NULL, NULL, NULL};
+  float*       y[4] = {NULL, NULL, NULL, NULL};
   for (uint32_t s = 0; s < S; ++s) {
     v[s] = work[s] + L->vec;
     y[s] = work[s] + L->out;

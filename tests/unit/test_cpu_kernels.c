@@ -6,7 +6,8 @@
   - every kernel set this CPU has, forced with STATEWAVE_CPU_KERNELS and
     checked to be the one running, stays within 1e-5 of cpu-ref over
     100 000 steps for LSTM, GRU (both forms), SimpleRNN, stacked layers,
-    Dense heads, knob inputs, Keras 2 hard_sigmoid, and 1 to 3 streams;
+    Dense heads, knob inputs, Keras 2 hard_sigmoid, and 1 to 5 streams
+    (groups of four through one pass over the weights, and the rest);
   - models without kernels (Conv1D, windowed) run on cpu-ref inside "cpu".
 */
 
@@ -219,6 +220,8 @@ main(void)
     {"GRU 12 + swish Dense", swish, 2, 1, 1, 20000},
     {"LSTM 40, 2 streams", lstm40, 2, 1, 2, 20000},
     {"GRU 40, 3 streams", gru40, 2, 1, 3, 20000},
+    {"GRU 24 (reset before), 4 streams", gru24b, 2, 1, 4, 20000},
+    {"LSTM 24 x2 + Dense stack, 5 streams", stack, 4, 1, 5, 20000},
   };
   for (size_t k = 0; k < count; ++k) {
     if (!sets[k].supported) {
