@@ -12,6 +12,7 @@
    tanh and sigmoid come from one exp: a Cody-Waite range reduction and
    Cephes's degree-6 polynomial (about 1 ulp), then
      tanh(x) = 1 - 2 / (exp(2x) + 1),  sigmoid(x) = 1 / (1 + exp(-x)),
+   the divisions as a reciprocal estimate and one Newton step,
    whose absolute error is below 2e-6 over the real line (checked by the
    test against libm) and which saturate exactly: exp's input is clamped to
    [-87.3, 88.3], so tanh(+-large) is +-1 and sigmoid(large) is 1 exactly,
@@ -86,16 +87,44 @@ vexp(vf x)
   return p * (vf)e;
 }
 
+/* 1 / d for d >= 1: the hardware's reciprocal estimate (12 or 14 bits)
+   refined by one Newton step to about 23 bits, far cheaper than a
+   division; a plain division where there is no estimate. */
+#if defined(__AVX512F__) && SW_VL == 16
+#  include <immintrin.h>
+#  define RECIP_ESTIMATE(d) ((vf)_mm512_rcp14_ps((__m512)(d)))
+#elif defined(__AVX__) && SW_VL == 8
+#  include <immintrin.h>
+#  define RECIP_ESTIMATE(d) ((vf)_mm256_rcp_ps((__m256)(d)))
+#elif defined(__SSE__) && SW_VL == 4
+#  include <xmmintrin.h>
+#  define RECIP_ESTIMATE(d) ((vf)_mm_rcp_ps((__m128)(d)))
+#endif
+
+static inline vf
+vrecip(const vf d)
+{
+#ifdef RECIP_ESTIMATE
+  const vf r = RECIP_ESTIMATE(d);
+  /* r (2 - d r); an infinite d gives r = 0, which stays 0, and d = 1 (the
+     saturated end of tanh and sigmoid) gives exactly 1. */
+  const vf refined = select_lanes(r == 0.0f, r, r * (2.0f - d * r));
+  return select_lanes(d == 1.0f, splat(1.0f), refined);
+#else
+  return 1.0f / d;
+#endif
+}
+
 static inline vf
 vsigmoid(const vf x)
 {
-  return 1.0f / (1.0f + vexp(-x));
+  return vrecip(1.0f + vexp(-x));
 }
 
 static inline vf
 vtanh(const vf x)
 {
-  return 1.0f - 2.0f / (vexp(x + x) + 1.0f);
+  return 1.0f - 2.0f * vrecip(vexp(x + x) + 1.0f);
 }
 
 static inline vf
@@ -216,7 +245,25 @@ gemv(const float* const wt, const size_t rows, const size_t cols,
     break;
   }
   for (; r0 < rows; r0 += SW_VL) {
-    gemv_tile(wt, rows, cols, init, v, out, S, r0, 1);
+    if (S == 1) {
+      /* A narrow output (a Dense head): four partial sums over the inputs
+         instead of one long chain of dependent multiply-adds. */
+      vf           acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
+      const float* w      = wt + r0;
+      size_t       k      = 0;
+      for (; k + 4U <= cols; k += 4U, w += 4U * rows) {
+        for (int j = 0; j < 4; ++j) {
+          acc[j] = acc[j] + load(w + (size_t)j * rows) * v[0][k + (size_t)j];
+        }
+      }
+      for (; k < cols; ++k, w += rows) {
+        acc[0] = acc[0] + load(w) * v[0][k];
+      }
+      const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      store(out[0] + r0, init ? load(init + r0) + sum : sum);
+    } else {
+      gemv_tile(wt, rows, cols, init, v, out, S, r0, 1);
+    }
   }
 }
 
