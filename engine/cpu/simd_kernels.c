@@ -214,14 +214,45 @@ gemv_tile(const float* const wt, const size_t rows, const size_t cols,
   }
 }
 
+/* A narrow output (rows <= 16: a Dense head): four partial sums over the
+   inputs instead of one long chain of dependent multiply-adds. Chosen by
+   the layer's shape, never by the stream count, so a stream's output does
+   not depend on which streams share its pass. */
+static void
+gemv_narrow(const float* const wt, const size_t rows, const size_t cols,
+            const float* const init, const float* const v, float* const out)
+{
+  for (size_t r0 = 0; r0 < rows; r0 += SW_VL) {
+    vf           acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
+    const float* w      = wt + r0;
+    size_t       k      = 0;
+    for (; k + 4U <= cols; k += 4U, w += 4U * rows) {
+      for (int j = 0; j < 4; ++j) {
+        acc[j] = acc[j] + load(w + (size_t)j * rows) * v[k + (size_t)j];
+      }
+    }
+    for (; k < cols; ++k, w += rows) {
+      acc[0] = acc[0] + load(w) * v[k];
+    }
+    const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    store(out + r0, init ? load(init + r0) + sum : sum);
+  }
+}
+
 static void
 gemv(const float* const wt, const size_t rows, const size_t cols,
      const float* const init, const float* const* const v,
      float* const* const out, const uint32_t S)
 {
+  if (rows <= SW_FAST_PAD) {
+    for (uint32_t s = 0; s < S; ++s) {
+      gemv_narrow(wt, rows, cols, init, v[s], out[s]);
+    }
+    return;
+  }
+  /* Every other row is one chain over the inputs in order, whatever the
+     tile: the stream count changes the grouping, never the arithmetic. */
   size_t r0 = 0;
-  /* Constant tile widths per stream count, so the loops unroll into
-     registers. */
   switch (S) {
   case 1:
     for (; r0 + 8U * SW_VL <= rows; r0 += 8U * SW_VL) {
@@ -245,25 +276,7 @@ gemv(const float* const wt, const size_t rows, const size_t cols,
     break;
   }
   for (; r0 < rows; r0 += SW_VL) {
-    if (S == 1) {
-      /* A narrow output (a Dense head): four partial sums over the inputs
-         instead of one long chain of dependent multiply-adds. */
-      vf           acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
-      const float* w      = wt + r0;
-      size_t       k      = 0;
-      for (; k + 4U <= cols; k += 4U, w += 4U * rows) {
-        for (int j = 0; j < 4; ++j) {
-          acc[j] = acc[j] + load(w + (size_t)j * rows) * v[0][k + (size_t)j];
-        }
-      }
-      for (; k < cols; ++k, w += rows) {
-        acc[0] = acc[0] + load(w) * v[0][k];
-      }
-      const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-      store(out[0] + r0, init ? load(init + r0) + sum : sum);
-    } else {
-      gemv_tile(wt, rows, cols, init, v, out, S, r0, 1);
-    }
+    gemv_tile(wt, rows, cols, init, v, out, S, r0, 1);
   }
 }
 
