@@ -7,6 +7,7 @@
 */
 
 #include "cli.h"
+#include "csv_frame.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -225,82 +226,22 @@ flush_stdout(void)
   return true;
 }
 
-/**
-   Reads one frame from `line` (zero-terminated, `length` bytes, no newline)
-   into `row`. Prints why on failure.
-*/
-static bool
-parse_frame(const Batch* batch, const char* line, size_t length, float* row)
-{
-  if (strlen(line) != length) {
-    cli_error("stdin line %llu: expected %u comma-separated numbers, found "
-              "a zero byte",
-              (unsigned long long)batch->line,
-              batch->input_width);
-    return false;
-  }
-
-  const char* field = line;
-  uint32_t    count = 0;
-  for (;;) {
-    float       value = 0.0f;
-    const char* end   = NULL;
-    if (!cli_scan_float(field, &value, &end) || (*end != ',' && *end)) {
-      while (*field == ' ' || *field == '\t') {
-        ++field;
-      }
-      const size_t field_length = strcspn(field, ",");
-      cli_error("stdin line %llu: expected %u comma-separated numbers, found "
-                "\"%.*s\" as number %u",
-                (unsigned long long)batch->line,
-                batch->input_width,
-                (int)(field_length > 40 ? 40 : field_length),
-                field,
-                count + 1U);
-      return false;
-    }
-
-    if (count < batch->input_width) {
-      row[count] = value;
-    }
-    ++count;
-
-    if (!*end) {
-      break;
-    }
-    field = end + 1;
-  }
-
-  if (count != batch->input_width) {
-    cli_error("stdin line %llu: expected %u comma-separated numbers, found %u",
-              (unsigned long long)batch->line,
-              batch->input_width,
-              count);
-    return false;
-  }
-  return true;
-}
-
 /** Handles one line (without its newline); false on error. */
 static bool
 handle_line(Batch* batch, char* line, size_t length)
 {
   ++batch->line;
-  if (length > 0 && line[length - 1] == '\r') {
-    line[--length] = '\0'; // Files from Windows.
-  }
-
-  size_t first = 0;
-  while (first < length && (line[first] == ' ' || line[first] == '\t')) {
-    ++first;
-  }
-  if (first == length || line[first] == '#') {
-    return true;
-  }
-
   float* const row = batch->in + (size_t)batch->count * batch->input_width;
-  if (!parse_frame(batch, line, length, row)) {
+  char         why[256];
+  switch (csv_frame_parse(line, length, batch->input_width, row, why,
+                          sizeof(why))) {
+  case CSV_SKIP:
+    return true;
+  case CSV_INVALID:
+    cli_error("stdin line %llu: %s", (unsigned long long)batch->line, why);
     return false;
+  case CSV_FRAME:
+    break;
   }
 
   batch->last_frame = row;

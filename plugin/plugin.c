@@ -262,6 +262,18 @@ send_notifications(Plugin* const self, const uint32_t offset)
   }
 }
 
+/* Set the status text sent on the notify port (and the model, so a UI
+   shows what still plays). [audio thread] */
+static void
+report(Plugin* const self, const char* const text, const size_t size)
+{
+  memcpy(self->status, text,
+         size < SW_LV2_STATUS_MAX ? size : SW_LV2_STATUS_MAX);
+  self->status[SW_LV2_STATUS_MAX - 1U] = '\0';
+  self->notify_status = true;
+  self->notify_model  = true;
+}
+
 static void
 handle_patch_set(Plugin* const self, const LV2_Atom_Object* const obj)
 {
@@ -273,23 +285,31 @@ handle_patch_set(Plugin* const self, const LV2_Atom_Object* const obj)
       property->body != self->uris.sw_model) {
     return;
   }
-  static const char no_worker[] =
-    "cannot load a model: the host gave the plugin no worker";
   static const char bad_value[] =
     "patch:Set of the model needs an atom:Path (or atom:String) value";
+  static const char empty_path[] =
+    "patch:Set of the model needs a path; the value is empty";
+  static const char long_path[] =
+    "cannot load a model: its path is longer than 4095 bytes";
+  static const char no_worker[] =
+    "cannot load a model: the host gave the plugin no worker";
+  static const char worker_full[] =
+    "cannot load a model: the host's worker queue is full; set it again";
   if (!value || (value->type != self->uris.atom_Path &&
-                 value->type != self->uris.atom_String) ||
-      value->size < 2) {
-    memcpy(self->status, bad_value, sizeof(bad_value));
-    self->notify_status = true;
+                 value->type != self->uris.atom_String)) {
+    report(self, bad_value, sizeof(bad_value));
     return;
   }
-  const char* const path = (const char*)LV2_ATOM_BODY_CONST(value);
+  const char* const path   = (const char*)LV2_ATOM_BODY_CONST(value);
   const uint32_t    length = (uint32_t)strnlen(path, value->size);
-  if (!plugin_schedule_load(self, self->schedule, path, length)) {
-    memcpy(self->status, no_worker, sizeof(no_worker));
-    self->notify_status = true;
-    self->notify_model  = true;
+  if (length == 0) {
+    report(self, empty_path, sizeof(empty_path));
+  } else if (length >= SW_LV2_PATH_MAX) {
+    report(self, long_path, sizeof(long_path));
+  } else if (!self->schedule) {
+    report(self, no_worker, sizeof(no_worker));
+  } else if (!plugin_schedule_load(self, self->schedule, path, length)) {
+    report(self, worker_full, sizeof(worker_full));
   }
 }
 

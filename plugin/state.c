@@ -95,9 +95,21 @@ restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,
                      LV2_WORKER__schedule, &schedule, false, NULL);
   char* const absolute =
     map_path ? map_path->absolute_path(map_path->handle, value) : NULL;
-  char path[SW_LV2_PATH_MAX];
-  snprintf(path, sizeof(path), "%s", absolute ? absolute : value);
+  const char* const chosen = absolute ? absolute : value;
+  const size_t      length = strlen(chosen);
+  char              path[SW_LV2_PATH_MAX];
+  if (length < sizeof(path)) {
+    memcpy(path, chosen, length + 1U);
+  }
   free_mapped(free_path, absolute);
+  if (length >= sizeof(path)) {
+    lv2_log_error(&self->logger,
+                  "statewave: saved state: the model path is %zu bytes long; "
+                  "the plugin takes paths of up to %u bytes (the running "
+                  "model is kept)\n",
+                  length, SW_LV2_PATH_MAX - 1U);
+    return LV2_STATE_ERR_UNKNOWN;
+  }
 
   const LoadRequest request = plugin_load_request(self);
   if (request.backend == atomic_load_explicit(&self->backend_asked,
@@ -107,7 +119,7 @@ restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,
   }
   if (self->activated && schedule) {
     /* run() may be running: load on the worker, swap in work_response. */
-    return plugin_schedule_load(self, schedule, path, (uint32_t)strlen(path))
+    return plugin_schedule_load(self, schedule, path, (uint32_t)length)
              ? LV2_STATE_SUCCESS
              : LV2_STATE_ERR_NO_SPACE;
   }
