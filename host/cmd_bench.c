@@ -1,8 +1,12 @@
 /*
-  statewave bench: times one engine configuration, block by block, and
-  reports the block latency (host in -> host out of sw_engine_process) and
-  whether the configuration keeps up in real time. --max-streams and
-  --max-units search for the largest configuration that does.
+  statewave bench: times engines block by block and reports, for each model,
+  backend, stream count and block size, the wall time per sample, the
+  real-time factor, the block latency (host in -> host out of
+  sw_engine_process), the largest difference from the scalar reference
+  (cpu-ref) on the same input, and the heap bytes the engine holds. With no
+  model it runs the standard set of issue 8 (seeded random weights).
+  --max-streams and --max-units search for the largest configuration that
+  holds real time.
 
   A benchmark, not a test: what it prints depends on the machine, and
   nothing here is checked against a threshold.
@@ -19,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#  include <malloc.h>
+#endif
+
 #define DEFAULT_BLOCK 128U
 #define DEFAULT_RATE 48000U
 #define DEFAULT_SECONDS 5.0
@@ -26,6 +34,9 @@
 #define MAX_SECONDS 600.0
 #define MAX_LAYERS 16U
 #define MAX_INPUTS 64U
+
+/* Most values in a --streams or --block list. */
+#define MAX_LIST 16U
 
 /* Search caps, and the most frames one engine call may hold (all streams),
    which bounds the buffers a --max-streams search allocates. */
@@ -54,6 +65,12 @@
    offset, moving one block per call, so making the input costs nothing. */
 #define NOISE_FRAMES (1U << 16U)
 
+/* The reference check: the output of the first and the last stream is kept
+   for at most this many frames each (2^21 floats, 8 MiB a stream; 43.7 s at
+   48 kHz), and cpu-ref is run over them for at most REF_LIMIT_SECONDS. */
+#define REF_MAX_FRAMES (1U << 21U)
+#define REF_LIMIT_SECONDS 10.0
+
 typedef enum {
   SEARCH_NONE = 0,
   SEARCH_STREAMS,
@@ -78,18 +95,22 @@ void
 cmd_bench_usage(FILE* stream)
 {
   fputs(
-    "Usage: statewave bench (--model FILE | --lstm U | --gru U | --rnn U)\n"
+    "Usage: statewave bench [--model FILE | --lstm U | --gru U | --rnn U]\n"
     "                       [OPTION]...\n"
     "\n"
-    "Time an engine block by block: after 16 warm-up calls, each call of\n"
+    "Time engines block by block: after 16 warm-up calls, each call of\n"
     "sw_engine_process on --block frames of every stream is timed from host\n"
     "input to host output, over --seconds of a deterministic noise signal.\n"
-    "Prints the backend used, the model, the block latency's median (p50),\n"
-    "99th percentile and maximum, the median real-time factor (block time\n"
-    "over block duration) and whether real time holds: the p99 is below the\n"
-    "block duration and the measurement finished within its time bound.\n"
+    "For each model, backend, block size and stream count it prints the\n"
+    "wall time per sample of one stream (median block time over block x\n"
+    "streams), the real-time factor (audio seconds of every stream per wall\n"
+    "second, median block), the cost against one stream, the block\n"
+    "latency's median (p50), 99th percentile and maximum, the largest\n"
+    "difference from cpu-ref (the scalar reference) on the same input, and\n"
+    "the heap bytes the engine holds. A single measurement is described in\n"
+    "full; several make a table.\n"
     "\n"
-    "Model (one of):\n"
+    "Model (one of; none: the standard set):\n"
     "  -m, --model FILE     a model file\n"
     "      --lstm U         a synthetic model of LSTM layers of U units\n"
     "      --gru U          ... GRU layers (1..4096 units)\n"
@@ -101,15 +122,26 @@ cmd_bench_usage(FILE* stream)
     "      --arch FILE      the architecture of a Keras weights-only .h5\n"
     "                       --model (model.save_weights): a JSON spec\n"
     "Synthetic weights are the Keras initializers (glorot_uniform,\n"
-    "orthogonal, unit_forget_bias) drawn from a fixed seed.\n"
+    "orthogonal, unit_forget_bias) drawn from a fixed seed. The standard\n"
+    "set: LSTM 40, GRU 40, LSTM 16, LSTM 128 and 2 x LSTM 64, each with a\n"
+    "Dense head to 1 output, at 1 stream, and LSTM 40 and LSTM 128 also at\n"
+    "2, 8 and 64 streams (--streams replaces these counts).\n"
     "\n"
     "Engine:\n"
-    "  -b, --block N        frames per call, 1..65536 (default 128)\n"
-    "      --streams N      independent streams, 1..65536 (default 1)\n"
-    "      --rate HZ        sample rate, 1..768000 (default 48000)\n",
-    stream);
-  cli_engine_usage(stream, 23);
-  fputs(
+    "  -b, --block N[,N]... frames per call, 1..65536 (default 128)\n"
+    "      --streams N[,N]... independent streams, 1..65536 (default 1)\n"
+    "      --rate HZ        sample rate, 1..768000 (default 48000)\n"
+    "      --backend NAME   where the model runs:\n"
+    "                       auto, cpu, cpu-ref, cudnn or fused,\n"
+    "                       a comma-separated list of them, or all: cpu,\n"
+    "                       cpu-ref and the GPU backends usable here\n"
+    "                       (default: cpu for the standard set, else auto);\n"
+    "                       a GPU backend that cannot run here falls back\n"
+    "                       to the cpu with a note\n"
+    "      --pipelined      pipelined streaming: each engine call starts its\n"
+    "                       block and returns the one before (one block of\n"
+    "                       latency), so a GPU computes while the host goes\n"
+    "                       on\n"
     "\n"
     "Measurement:\n"
     "      --seconds S      audio per measurement, above 0 and at most 600\n"
@@ -120,15 +152,19 @@ cmd_bench_usage(FILE* stream)
     "      --max-units      the same over the hidden size of a synthetic\n"
     "                       model, from its U up, at --streams (at most\n"
     "                       4096)\n"
-    "  -j, --json           print one JSON object: the machine (CPU model,\n"
-    "                       cores, the GPU backend's device and versions),\n"
-    "                       backend, model, settings, result and search\n"
+    "  -j, --json           print one JSON object per line: one per\n"
+    "                       measurement (model, backend, streams, block,\n"
+    "                       ns_per_sample, realtime_factor, max_abs_error\n"
+    "                       and more), and a search's answer last\n"
     "  -v, --verbose        also print library information (and, with\n"
     "                       --json, each search step on stderr)\n"
     "  -h, --help           print this help and exit\n"
     "\n"
-    "A step that takes longer than 10 s (or twice its audio) is cut short\n"
-    "and does not hold; a search goes no higher after one.\n"
+    "The reference check keeps the output of the first and the last stream\n"
+    "(at most 2^21 frames each) and runs cpu-ref on the same input after the\n"
+    "timing, for at most 10 s; searches skip it. A step that takes longer\n"
+    "than 10 s (or twice its audio) is cut short and does not hold; a search\n"
+    "goes no higher after one.\n"
     "\n"
     "Exit status: 0 on success (whether or not real time holds), 1 on a bad\n"
     "file or a runtime error, 2 on bad usage.\n",
@@ -140,22 +176,28 @@ cmd_bench_usage(FILE* stream)
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-  const char*      model_option; /**< "--model", "--lstm" ...; NULL: none. */
-  const char*      model_path;   /**< --model FILE; NULL: synthetic. */
-  const char*      arch_path;
-  SwLayerType      cell;         /**< Of a synthetic model. */
-  uint32_t         units;
-  uint32_t         layers;
-  uint32_t         inputs;
-  bool             layers_given;
-  bool             inputs_given;
-  uint32_t         streams;
-  uint32_t         block;
-  uint32_t         rate;
-  double           seconds;
-  SearchKind       search;
-  bool             json;
-  CliEngineOptions engine;
+  const char*     model_option; /**< "--model", "--lstm" ...; NULL: none. */
+  const char*     model_path;   /**< --model FILE; NULL: synthetic. */
+  const char*     arch_path;
+  SwLayerType     cell;         /**< Of a synthetic model. */
+  uint32_t        units;
+  uint32_t        layers;
+  uint32_t        inputs;
+  bool            layers_given;
+  bool            inputs_given;
+  uint32_t        streams[MAX_LIST]; /**< Ascending, no repeats. */
+  uint32_t        num_streams;
+  bool            streams_given;
+  uint32_t        blocks[MAX_LIST];  /**< Ascending, no repeats. */
+  uint32_t        num_blocks;
+  uint32_t        rate;
+  double          seconds;
+  SearchKind      search;
+  bool            json;
+  SwBackendKind   backends[SW_BACKEND_KIND_COUNT]; /**< In the order run. */
+  uint32_t        num_backends;
+  const char*     backend_text; /**< --backend as given; NULL: default. */
+  SwStreamingMode streaming;
 } BenchOptions;
 
 /** A number option's value in min..max, or a usage error naming it. */
@@ -174,6 +216,139 @@ parse_count(const CliCommand* command,
                            text,
                            min,
                            max);
+  }
+  return CLI_EXIT_SUCCESS;
+}
+
+static int
+compare_uint32(const void* a, const void* b)
+{
+  const uint32_t x = *(const uint32_t*)a;
+  const uint32_t y = *(const uint32_t*)b;
+  return (x > y) - (x < y);
+}
+
+/**
+   A comma-separated list of integers in min..max into `values` (sorted, no
+   repeats), or a usage error naming the option and the item.
+*/
+static int
+parse_list(const CliCommand* command,
+           const char*       option,
+           const char*       text,
+           uint32_t          min,
+           uint32_t          max,
+           uint32_t*         values,
+           uint32_t*         count)
+{
+  char copy[512];
+  if (snprintf(copy, sizeof(copy), "%s", text) >= (int)sizeof(copy)) {
+    return cli_usage_error(command, "%s: the list is too long", option);
+  }
+  uint32_t n    = 0;
+  char*    item = copy;
+  for (;;) {
+    char* const comma = strchr(item, ',');
+    if (comma) {
+      *comma = '\0';
+    }
+    if (n == MAX_LIST) {
+      return cli_usage_error(
+        command, "%s '%s': expected at most %u values", option, text, MAX_LIST);
+    }
+    if (!cli_parse_uint(item, min, max, &values[n])) {
+      return cli_usage_error(command,
+                             "%s '%s': expected an integer in %u..%u, or a "
+                             "comma-separated list of them",
+                             option,
+                             item,
+                             min,
+                             max);
+    }
+    ++n;
+    if (!comma) {
+      break;
+    }
+    item = comma + 1;
+  }
+  qsort(values, n, sizeof(uint32_t), compare_uint32);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!kept || values[i] != values[kept - 1U]) {
+      values[kept++] = values[i];
+    }
+  }
+  *count = kept;
+  return CLI_EXIT_SUCCESS;
+}
+
+/** Adds `kind` to the backends to run unless it is there already. */
+static void
+add_backend(BenchOptions* options, SwBackendKind kind)
+{
+  for (uint32_t i = 0; i < options->num_backends; ++i) {
+    if (options->backends[i] == kind) {
+      return;
+    }
+  }
+  options->backends[options->num_backends++] = kind;
+}
+
+/** cpu, cpu-ref, and the GPU backends that can run here. */
+static void
+add_all_backends(BenchOptions* options)
+{
+  static const SwBackendKind kinds[] = {
+    SW_BACKEND_CPU, SW_BACKEND_CPU_REF, SW_BACKEND_CUDNN, SW_BACKEND_FUSED};
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); ++i) {
+    SwBackendInfo info;
+    const bool    gpu = kinds[i] == SW_BACKEND_CUDNN || kinds[i] == SW_BACKEND_FUSED;
+    if (!gpu ||
+        (sw_backend_info(kinds[i], &info) == SW_SUCCESS && info.usable)) {
+      add_backend(options, kinds[i]);
+    } else if (cli_verbose()) {
+      cli_warning("--backend all: skipping %s: %s", info.name, info.detail);
+    }
+  }
+}
+
+/** --backend: names, a comma-separated list, or all. Resolved after the
+    options are read (all probes the GPU backends, -v may come later). */
+static int
+resolve_backends(const CliCommand* command, BenchOptions* options)
+{
+  if (!options->backend_text) {
+    add_backend(options,
+                options->model_option ? SW_BACKEND_AUTO : SW_BACKEND_CPU);
+    return CLI_EXIT_SUCCESS;
+  }
+  char copy[256];
+  if (snprintf(copy, sizeof(copy), "%s", options->backend_text) >=
+      (int)sizeof(copy)) {
+    return cli_usage_error(command, "--backend: the list is too long");
+  }
+  char* item = copy;
+  for (;;) {
+    char* const comma = strchr(item, ',');
+    if (comma) {
+      *comma = '\0';
+    }
+    SwBackendKind kind = SW_BACKEND_AUTO;
+    if (!strcmp(item, "all")) {
+      add_all_backends(options);
+    } else if (sw_backend_parse(item, &kind) == SW_SUCCESS) {
+      add_backend(options, kind);
+    } else {
+      return cli_usage_error(command,
+                             "--backend '%s': expected auto, cpu, cpu-ref, "
+                             "cudnn or fused, a comma-separated list of "
+                             "them, or all",
+                             item);
+    }
+    if (!comma) {
+      break;
+    }
+    item = comma + 1;
   }
   return CLI_EXIT_SUCCESS;
 }
@@ -215,10 +390,12 @@ take_cell(const CliCommand* command,
 static int
 check_options(const CliCommand* command, const BenchOptions* options)
 {
-  if (!options->model_option) {
-    return cli_usage_error(
-      command, "missing a model: expected --model FILE, --lstm U, --gru U "
-               "or --rnn U");
+  if (!options->model_option &&
+      (options->layers_given || options->inputs_given)) {
+    return cli_usage_error(command,
+                           "%s applies to --lstm, --gru and --rnn, not to "
+                           "the standard set",
+                           options->layers_given ? "--layers" : "--inputs");
   }
   if (options->model_path &&
       (options->layers_given || options->inputs_given)) {
@@ -230,31 +407,52 @@ check_options(const CliCommand* command, const BenchOptions* options)
   if (options->arch_path && !options->model_path) {
     return cli_usage_error(command, "--arch applies to --model FILE");
   }
-  if (options->search == SEARCH_UNITS && options->model_path) {
-    return cli_usage_error(
-      command, "--max-units needs a synthetic model: --lstm, --gru or --rnn");
+  if (options->search) {
+    const char* const search = (options->search == SEARCH_UNITS)
+                                 ? "--max-units"
+                                 : "--max-streams";
+    if (!options->model_option) {
+      return cli_usage_error(command,
+                             "%s needs one model: --model FILE, --lstm U, "
+                             "--gru U or --rnn U",
+                             search);
+    }
+    if (options->search == SEARCH_UNITS && options->model_path) {
+      return cli_usage_error(
+        command, "--max-units needs a synthetic model: --lstm, --gru or --rnn");
+    }
+    if (options->num_streams > 1U || options->num_blocks > 1U ||
+        options->num_backends > 1U) {
+      return cli_usage_error(command,
+                             "%s: expected one --streams, one --block and "
+                             "one --backend",
+                             search);
+    }
   }
 
-  const uint64_t call_frames = (uint64_t)options->streams * options->block;
+  // The largest call, and the most blocks: the largest and smallest values.
+  const uint32_t streams = options->streams[options->num_streams - 1U];
+  const uint32_t largest = options->blocks[options->num_blocks - 1U];
+  const uint32_t block   = options->blocks[0];
+  const uint64_t call_frames = (uint64_t)streams * largest;
   if (call_frames > MAX_CALL_FRAMES) {
     return cli_usage_error(command,
                            "--streams %u of --block %u is %llu frames a "
                            "call; expected at most %u",
-                           options->streams,
-                           options->block,
+                           streams,
+                           largest,
                            (unsigned long long)call_frames,
                            MAX_CALL_FRAMES);
   }
 
-  const double blocks =
-    ceil(options->seconds * options->rate / options->block);
+  const double blocks = ceil(options->seconds * options->rate / block);
   if (blocks > MAX_TIMED_BLOCKS) {
     return cli_usage_error(command,
                            "--seconds %g at --rate %u in --block %u is %.0f "
                            "blocks; expected at most %u",
                            options->seconds,
                            options->rate,
-                           options->block,
+                           block,
                            blocks,
                            MAX_TIMED_BLOCKS);
   }
@@ -322,19 +520,33 @@ parse_options(int argc, char** argv, BenchOptions* options)
       cli_set_arch(optarg);
       break;
     case 'b':
-      status = cli_parse_block(command, optarg, &options->block);
+      status = parse_list(command,
+                          "--block",
+                          optarg,
+                          1U,
+                          CLI_MAX_BLOCK,
+                          options->blocks,
+                          &options->num_blocks);
       break;
     case OPT_STREAMS:
-      status = parse_count(
-        command, "--streams", optarg, 1U, MAX_STREAMS, &options->streams);
+      options->streams_given = true;
+      status                 = parse_list(command,
+                          "--streams",
+                          optarg,
+                          1U,
+                          MAX_STREAMS,
+                          options->streams,
+                          &options->num_streams);
       break;
     case OPT_RATE:
       status =
         parse_count(command, "--rate", optarg, 1U, MAX_RATE, &options->rate);
       break;
     case CLI_OPT_BACKEND:
+      options->backend_text = optarg;
+      break;
     case CLI_OPT_PIPELINED:
-      status = cli_engine_option(command, opt, optarg, &options->engine);
+      options->streaming = SW_STREAMING_PIPELINED;
       break;
     case OPT_SECONDS:
       if (!cli_parse_double(optarg, &options->seconds) ||
@@ -378,12 +590,36 @@ parse_options(int argc, char** argv, BenchOptions* options)
     return cli_usage_error(
       command, "unexpected argument '%s'", argv[optind]);
   }
-  return check_options(command, options);
+  status = resolve_backends(command, options);
+  return status ? status : check_options(command, options);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
 /* ------------------------------------------------------------------------ */
+
+/** One model to measure, and the stream counts to measure it at. */
+typedef struct {
+  const char*     path;   /**< A model file; NULL: synthetic. */
+  SwLayerType     cell;   /**< Of a synthetic model. */
+  uint32_t        units;
+  uint32_t        layers;
+  uint32_t        inputs;
+  const uint32_t* streams;
+  uint32_t        num_streams;
+} Subject;
+
+/* The standard set of issue 8, each with a Dense head to 1 output. */
+static const uint32_t one_stream[]   = {1U};
+static const uint32_t many_streams[] = {1U, 2U, 8U, 64U};
+static const Subject  standard_set[] = {
+  {NULL, SW_LAYER_LSTM, 40U, 1U, 1U, many_streams, 4U},
+  {NULL, SW_LAYER_GRU, 40U, 1U, 1U, one_stream, 1U},
+  {NULL, SW_LAYER_LSTM, 16U, 1U, 1U, one_stream, 1U},
+  {NULL, SW_LAYER_LSTM, 128U, 1U, 1U, many_streams, 4U},
+  {NULL, SW_LAYER_LSTM, 64U, 2U, 1U, one_stream, 1U},
+};
+#define STANDARD_SET_SIZE (sizeof(standard_set) / sizeof(standard_set[0]))
 
 static double
 seconds_now(void)
@@ -393,29 +629,29 @@ seconds_now(void)
   return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
 
-/** The synthetic model with `units` per recurrent layer; NULL after a
-    message. */
+/** The synthetic model of `subject` with `units` per recurrent layer; NULL
+    after a message. */
 static SwModel*
-build_model(const BenchOptions* options, uint32_t units)
+build_model(const Subject* subject, uint32_t units, uint32_t rate)
 {
   SwLayerSpec layers[MAX_LAYERS + 1U];
-  for (uint32_t l = 0; l < options->layers; ++l) {
-    layers[l] = sw_layer_spec(options->cell, units);
+  for (uint32_t l = 0; l < subject->layers; ++l) {
+    layers[l] = sw_layer_spec(subject->cell, units);
   }
-  layers[options->layers] = sw_layer_spec(SW_LAYER_DENSE, 1U);
+  layers[subject->layers] = sw_layer_spec(SW_LAYER_DENSE, 1U);
 
   SwModelSpec spec;
   memset(&spec, 0, sizeof(spec));
-  spec.input_width = options->inputs;
-  spec.num_layers  = options->layers + 1U;
+  spec.input_width = subject->inputs;
+  spec.num_layers  = subject->layers + 1U;
   spec.layers      = layers;
-  spec.sample_rate = options->rate;
+  spec.sample_rate = rate;
 
   SwError        err   = {SW_SUCCESS, ""};
   SwModel* const model = sw_model_build(&spec, MODEL_SEED, &err);
   if (!model) {
     cli_error("%s %u: cannot build the model: %s",
-              options->model_option,
+              sw_layer_type_name(subject->cell),
               units,
               err.message);
   }
@@ -447,62 +683,118 @@ describe_model(const SwModel* model, char* text, size_t size)
   }
 }
 
+/** Whether the cpu backend runs `model` on its SIMD kernels: not windowed,
+    no Conv1D (those run on cpu-ref inside it). */
+static bool
+has_simd_kernels(const SwModel* model)
+{
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  if (info.window) {
+    return false;
+  }
+  for (uint32_t l = 0; l < info.num_layers; ++l) {
+    SwLayerInfo layer;
+    if (sw_model_layer(model, l, &layer) == SW_SUCCESS &&
+        layer.type == SW_LAYER_CONV1D) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The kernel set the cpu backend picks here (honouring
+    STATEWAVE_CPU_KERNELS): from sw_backend_info()'s "SIMD kernels: NAME". */
+static void
+cpu_kernel_set(char* name, size_t size)
+{
+  static const char prefix[] = "SIMD kernels: ";
+  SwBackendInfo     info;
+  snprintf(name, size, "unknown");
+  if (sw_backend_info(SW_BACKEND_CPU, &info) == SW_SUCCESS &&
+      !strncmp(info.detail, prefix, sizeof(prefix) - 1U)) {
+    const char* const start = info.detail + sizeof(prefix) - 1U;
+    snprintf(name, size, "%.*s", (int)strcspn(start, " (;"), start);
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Measurement                                                              */
 /* ------------------------------------------------------------------------ */
 
 /** One timed configuration. */
 typedef struct {
-  uint32_t units;   /**< Of a synthetic model; 0 for a file. */
-  uint32_t streams;
-  uint32_t blocks;  /**< Timed. */
-  bool     cut_short;
-  bool     holds;
-  double   p50_us;
-  double   p99_us;
-  double   max_us;
-  double   rtf;     /**< p50 over the block duration. */
-  double   build_s; /**< Building the synthetic model. */
-  double   wall_s;  /**< The whole step: build, engine, warm-up, timing. */
-  char     backend[16];
-  char     note[1024];
-  uint32_t fallbacks;
-  uint32_t latency;
-  char     model[256];
-  uint32_t inputs;
-  size_t   params;
-  uint64_t macs_per_frame;
+  uint32_t      units;   /**< Of a synthetic model; 0 for a file. */
+  uint32_t      streams;
+  uint32_t      block;
+  SwBackendKind asked;
+  uint32_t      blocks;  /**< Timed. */
+  bool          cut_short;
+  bool          holds;
+  double        block_us;      /**< Duration of one block of audio. */
+  double        p50_us;
+  double        p99_us;
+  double        max_us;
+  double        ns_per_sample; /**< p50 / (block * streams). */
+  double        realtime_factor; /**< Block duration / p50. */
+  double        cost_vs_one;   /**< p50 / p50 of 1 stream; NAN: none. */
+  bool          error_checked;
+  double        max_abs_error;
+  uint64_t      error_frames;  /**< Compared, per checked stream. */
+  uint32_t      error_streams; /**< Streams compared: 1 or 2. */
+  long long     engine_bytes;  /**< Heap held by the engine; -1: unknown. */
+  long long     stream_bytes;  /**< One stream more; -1: not measured. */
+  double        build_s; /**< Building the synthetic model. */
+  double        wall_s;  /**< The whole step: build, engine, warm-up, timing. */
+  double        load[3]; /**< Load average before; -1: unknown. */
+  char          backend[16];
+  char          kernels[24]; /**< cpu: the kernel set; "": none. */
+  char          note[1024];
+  uint32_t      fallbacks;
+  uint32_t      latency;
+  char          name[256];  /**< The file, or the layers of a synthetic. */
+  char          model[256]; /**< The layers. */
+  const char*   path;
+  uint32_t      inputs;
+  size_t        params;
+  uint64_t      macs_per_frame;
 } Measurement;
 
 /** What every measurement of one run shares. */
 typedef struct {
   const BenchOptions* options;
-  float*              noise;    /**< NOISE_FRAMES + block frames. */
+  float*              noise;    /**< NOISE_FRAMES + largest block frames. */
   double*             times;    /**< One per call, warm-up included. */
-  uint32_t            blocks;   /**< Timed blocks asked for. */
-  double              block_us; /**< Duration of one block of audio. */
+  uint32_t            max_blocks; /**< Timed blocks of the smallest block. */
   double              limit_s;  /**< Of one step. */
+  char                cpu_kernels[16];
 } Bench;
+
+static uint32_t
+timed_blocks(const BenchOptions* options, uint32_t block)
+{
+  return (uint32_t)ceil(options->seconds * options->rate / block);
+}
 
 static bool
 bench_init(Bench* bench, const BenchOptions* options)
 {
-  bench->options  = options;
-  bench->block_us = 1e6 * options->block / options->rate;
-  bench->blocks =
-    (uint32_t)ceil(options->seconds * options->rate / options->block);
-  bench->limit_s = fmax(STEP_LIMIT_SECONDS, 2.0 * options->seconds);
+  const uint32_t largest = options->blocks[options->num_blocks - 1U];
+  bench->options         = options;
+  bench->max_blocks      = timed_blocks(options, options->blocks[0]);
+  bench->limit_s         = fmax(STEP_LIMIT_SECONDS, 2.0 * options->seconds);
   bench->noise =
-    (float*)malloc(((size_t)NOISE_FRAMES + options->block) * sizeof(float));
-  bench->times = (double*)malloc(((size_t)WARMUP_BLOCKS + bench->blocks) *
+    (float*)malloc(((size_t)NOISE_FRAMES + largest) * sizeof(float));
+  bench->times = (double*)malloc(((size_t)WARMUP_BLOCKS + bench->max_blocks) *
                                  sizeof(double));
+  cpu_kernel_set(bench->cpu_kernels, sizeof(bench->cpu_kernels));
   if (!bench->noise || !bench->times) {
     return false;
   }
 
   // Uniform noise in [-0.5, 0.5) from a linear congruential generator.
   uint32_t state = 12345U;
-  for (size_t i = 0; i < (size_t)NOISE_FRAMES + options->block; ++i) {
+  for (size_t i = 0; i < (size_t)NOISE_FRAMES + largest; ++i) {
     state           = state * 1664525U + 1013904223U;
     bench->noise[i] = (float)(state >> 8) / 16777216.0f - 0.5f;
   }
@@ -533,62 +825,262 @@ percentile(const double* sorted, uint32_t count, double p)
   return sorted[index < count ? index : count - 1U];
 }
 
-/** Points every stream at its place in the noise table for block `b`. */
-static void
-set_inputs(const Bench* bench, const float** in, uint32_t streams, uint64_t b)
+/** Stream `s`'s input for call `b`: its place in the noise table. */
+static const float*
+stream_input(const Bench* bench, uint32_t block, uint32_t s, uint64_t b)
 {
-  const uint64_t block = bench->options->block;
-  for (uint32_t s = 0; s < streams; ++s) {
-    in[s] = bench->noise + ((uint64_t)s * 7919U + b * block) % NOISE_FRAMES;
+  return bench->noise + ((uint64_t)s * 7919U + b * block) % NOISE_FRAMES;
+}
+
+/** The 1, 5 and 15 minute load averages, or -1 each. */
+static void
+read_load(double load[3])
+{
+  load[0] = load[1] = load[2] = -1.0;
+  FILE* const file = fopen("/proc/loadavg", "r");
+  if (file) {
+    if (fscanf(file, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) {
+      load[0] = load[1] = load[2] = -1.0;
+    }
+    fclose(file);
   }
 }
 
-/** Makes the engine, quietly unless -v: its note is part of the report,
-    and a search makes many. NULL after a message. */
-static SwEngine*
-make_engine(const Bench* bench, const SwModel* model, uint32_t streams)
+/** Heap bytes in use (malloc's chunks, headers included; mmapped blocks),
+    or -1 where the C library does not say. */
+static long long
+heap_in_use(void)
 {
-  const BenchOptions* const options = bench->options;
-  SwEngineConfig            config  = cli_engine_config(&options->engine);
-  config.sample_rate                = options->rate;
-  config.streams                    = streams;
-  config.max_block                  = options->block;
-  config.knob_smoothing_ms          = 0.0f;
+#if defined(__GLIBC__) &&                                                    \
+  (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 info = mallinfo2();
+  return (long long)(info.uordblks + info.hblkhd);
+#else
+  return -1;
+#endif
+}
+
+/** Makes an engine, quietly unless -v: its note is part of the report,
+    and a search makes many. `bytes` gets the heap it took (-1: unknown).
+    NULL after a message. */
+static SwEngine*
+make_engine(const Bench*    bench,
+            const SwModel*  model,
+            SwBackendKind   backend,
+            SwStreamingMode streaming,
+            uint32_t        block,
+            uint32_t        streams,
+            long long*      bytes)
+{
+  SwEngineConfig config    = sw_engine_config_default();
+  config.backend           = backend;
+  config.streaming         = streaming;
+  config.sample_rate       = bench->options->rate;
+  config.streams           = streams;
+  config.max_block         = block;
+  config.knob_smoothing_ms = 0.0f;
 
   if (!cli_verbose()) {
     sw_set_log(NULL, NULL);
   }
   SwError         err    = {SW_SUCCESS, ""};
+  const long long before = heap_in_use();
   SwEngine* const engine = sw_engine_new(model, &config, &err);
+  const long long after  = heap_in_use();
   sw_set_log(cli_log, NULL);
   if (!engine) {
     cli_library_error(&err);
   }
+  if (bytes) {
+    *bytes = (before >= 0 && after >= before) ? after - before : -1;
+  }
   return engine;
 }
 
+/* stream_bytes() compares engines of 1 and 1 + STREAM_BYTES_SPAN streams:
+   malloc's rounding, spread over several streams, stays below a byte. */
+#define STREAM_BYTES_SPAN 8U
+
+/** The heap one more stream takes on a cpu backend: (an engine of 9
+    streams less one of 1) / 8, the one of 1 made first so one-time set-up
+    is in neither. -1 when unknown. */
+static long long
+stream_bytes(const Bench*   bench,
+             const SwModel* model,
+             SwBackendKind  backend,
+             uint32_t       block)
+{
+  const uint32_t counts[2] = {1U, 1U + STREAM_BYTES_SPAN};
+  long long      bytes[2]  = {-1, -1};
+  for (uint32_t i = 0; i < 2U; ++i) {
+    SwEngine* const engine = make_engine(bench,
+                                         model,
+                                         backend,
+                                         bench->options->streaming,
+                                         block,
+                                         counts[i],
+                                         &bytes[i]);
+    if (!engine) {
+      return -1;
+    }
+    sw_engine_free(engine);
+  }
+  if (bytes[0] < 0 || bytes[1] < bytes[0]) {
+    return -1;
+  }
+  return (bytes[1] - bytes[0] + STREAM_BYTES_SPAN / 2U) / STREAM_BYTES_SPAN;
+}
+
+/** The streams whose output is checked against cpu-ref: the first and the
+    last. Returns how many (1 or 2). */
+static uint32_t
+checked_streams(uint32_t streams, uint32_t index[2])
+{
+  index[0] = 0;
+  index[1] = streams - 1U;
+  return (streams > 1U) ? 2U : 1U;
+}
+
 /**
-   Times `model` on `streams` streams into `m`; the step began at `start`
-   (before the model was built). Returns an exit status.
+   Runs cpu-ref over the input the engine was given, from a fresh state,
+   and compares it with the `recorded` frames of `kept` (the checked
+   streams' output, `capacity` frames each, `latency` frames late). Fills
+   m's error figures. Returns an exit status.
+*/
+static int
+check_against_reference(const Bench*   bench,
+                        const SwModel* model,
+                        uint32_t       streams,
+                        const float*   kept,
+                        uint64_t       capacity,
+                        uint64_t       recorded,
+                        Measurement*   m)
+{
+  uint32_t       index[2];
+  const uint32_t count = checked_streams(streams, index);
+  const uint32_t block = m->block;
+  SwEngine* const reference = make_engine(
+    bench, model, SW_BACKEND_CPU_REF, SW_STREAMING_SYNC, block, count, NULL);
+  float* const output = (float*)calloc((size_t)count * block, sizeof(float));
+  if (!reference || !output) {
+    sw_engine_free(reference);
+    free(output);
+    if (reference) {
+      cli_error("out of memory for the reference check");
+    }
+    return CLI_EXIT_FAILURE;
+  }
+
+  const double start    = seconds_now();
+  double       largest  = 0.0;
+  uint64_t     compared = 0;
+  for (uint64_t b = 0; (uint64_t)b * block + m->latency < recorded; ++b) {
+    const float* in[2];
+    float*       out[2];
+    for (uint32_t c = 0; c < count; ++c) {
+      in[c]  = stream_input(bench, block, index[c], b);
+      out[c] = output + (size_t)c * block;
+    }
+    if (sw_engine_process(reference, in, out, block) != SW_SUCCESS) {
+      cli_error("cpu-ref failed on the reference check");
+      sw_engine_free(reference);
+      free(output);
+      return CLI_EXIT_FAILURE;
+    }
+    // Reference frame u is the engine's frame u + latency.
+    for (uint32_t i = 0; i < block; ++i) {
+      const uint64_t t = b * block + i + m->latency;
+      if (t >= recorded) {
+        break;
+      }
+      for (uint32_t c = 0; c < count; ++c) {
+        const double d = fabs((double)out[c][i] - (double)kept[c * capacity + t]);
+        largest        = (d > largest || isnan(d)) ? d : largest;
+      }
+      ++compared;
+    }
+    if (seconds_now() - start > REF_LIMIT_SECONDS) {
+      break;
+    }
+  }
+  sw_engine_free(reference);
+  free(output);
+  m->error_checked = true;
+  m->max_abs_error = largest;
+  m->error_frames  = compared;
+  m->error_streams = count;
+  return CLI_EXIT_SUCCESS;
+}
+
+/** Fills the model's description into `m`. */
+static void
+describe_subject(const Subject* subject, const SwModel* model, Measurement* m)
+{
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  describe_model(model, m->model, sizeof(m->model));
+  snprintf(m->name, sizeof(m->name), "%s", subject->path ? subject->path : m->model);
+  m->path           = subject->path;
+  m->inputs         = info.input_width;
+  m->params         = info.num_params;
+  m->macs_per_frame = info.macs_per_frame;
+}
+
+/**
+   Times `model` on `backend`, `streams` streams of `block` frames into `m`;
+   the step began at `start` (before the model was built). With `check`,
+   also the reference check and the heap a stream takes. Returns an exit
+   status.
 */
 static int
 measure(const Bench*   bench,
         const SwModel* model,
+        SwBackendKind  backend,
+        uint32_t       block,
         uint32_t       streams,
+        bool           check,
         double         start,
         Measurement*   m)
 {
-  const uint32_t block  = bench->options->block;
-  SwEngine*      engine = make_engine(bench, model, streams);
-  const float**  in     = (const float**)calloc(streams, sizeof(float*));
-  float**        out    = (float**)calloc(streams, sizeof(float*));
-  float* const   output = (float*)calloc((size_t)streams * block,
-                                       sizeof(float));
-  int            result = CLI_EXIT_FAILURE;
+  const BenchOptions* const options = bench->options;
+  m->asked                          = backend;
+  m->block                          = block;
+  m->streams                        = streams;
+  m->block_us                       = 1e6 * block / options->rate;
+  m->stream_bytes                   = -1;
+  m->engine_bytes                   = -1;
+  m->cost_vs_one                    = (double)NAN;
+  read_load(m->load);
+
+  // The heap a stream takes, from engines made before the timed one (which
+  // also keeps one-time set-up out of the timed engine's figure).
+  if (check &&
+      (backend == SW_BACKEND_CPU || backend == SW_BACKEND_CPU_REF)) {
+    m->stream_bytes = stream_bytes(bench, model, backend, block);
+  }
+
+  SwEngine* engine = make_engine(
+    bench, model, backend, options->streaming, block, streams, &m->engine_bytes);
+  const float** in     = (const float**)calloc(streams, sizeof(float*));
+  float**       out    = (float**)calloc(streams, sizeof(float*));
+  float* const  output = (float*)calloc((size_t)streams * block, sizeof(float));
+  float*        kept   = NULL;
+  uint32_t      index[2];
+  const uint32_t num_checked = checked_streams(streams, index);
+  const uint32_t calls       = WARMUP_BLOCKS + timed_blocks(options, block);
+  const uint64_t all_frames  = (uint64_t)calls * block;
+  const uint64_t capacity =
+    (all_frames < REF_MAX_FRAMES) ? all_frames : REF_MAX_FRAMES;
+  int result = CLI_EXIT_FAILURE;
   if (!engine) {
     goto done;
   }
-  if (!in || !out || !output) {
+  snprintf(m->backend, sizeof(m->backend), "%s", sw_engine_backend_name(engine));
+  const bool reference = check && strcmp(m->backend, "cpu-ref") != 0;
+  if (reference) {
+    kept = (float*)malloc((size_t)num_checked * capacity * sizeof(float));
+  }
+  if (!in || !out || !output || (reference && !kept)) {
     cli_error("out of memory for %u streams of %u frames", streams, block);
     goto done;
   }
@@ -596,10 +1088,11 @@ measure(const Bench*   bench,
     out[s] = output + (size_t)s * block;
   }
 
-  const uint32_t calls = WARMUP_BLOCKS + bench->blocks;
-  uint32_t       made  = 0;
+  uint32_t made = 0;
   while (made < calls) {
-    set_inputs(bench, in, streams, made);
+    for (uint32_t s = 0; s < streams; ++s) {
+      in[s] = stream_input(bench, block, s, made);
+    }
     const double   t0     = seconds_now();
     const SwStatus status = sw_engine_process(engine, in, out, block);
     const double   t1     = seconds_now();
@@ -609,7 +1102,15 @@ measure(const Bench*   bench,
                 sw_strerror(status));
       goto done;
     }
-    bench->times[made++] = t1 - t0;
+    bench->times[made] = t1 - t0;
+    const uint64_t at  = (uint64_t)made * block;
+    if (kept && at < capacity) {
+      const uint64_t n = (capacity - at < block) ? capacity - at : block;
+      for (uint32_t c = 0; c < num_checked; ++c) {
+        memcpy(kept + c * capacity + at, out[index[c]], n * sizeof(float));
+      }
+    }
+    ++made;
     if (t1 - start > bench->limit_s) {
       break;
     }
@@ -621,56 +1122,76 @@ measure(const Bench*   bench,
   double* const  times = bench->times + (m->blocks ? WARMUP_BLOCKS : 0U);
   const uint32_t count = m->blocks ? m->blocks : made;
   qsort(times, count, sizeof(double), compare_doubles);
-  m->p50_us  = 1e6 * percentile(times, count, 0.50);
-  m->p99_us  = 1e6 * percentile(times, count, 0.99);
-  m->max_us  = 1e6 * times[count - 1U];
-  m->streams = streams;
-  m->rtf     = m->p50_us / bench->block_us;
-  m->holds   = !m->cut_short && m->p99_us < bench->block_us;
-  snprintf(m->backend, sizeof(m->backend), "%s", sw_engine_backend_name(engine));
+  m->p50_us          = 1e6 * percentile(times, count, 0.50);
+  m->p99_us          = 1e6 * percentile(times, count, 0.99);
+  m->max_us          = 1e6 * times[count - 1U];
+  m->ns_per_sample   = 1e3 * m->p50_us / ((double)block * streams);
+  m->realtime_factor = m->block_us / m->p50_us;
+  m->holds           = !m->cut_short && m->p99_us < m->block_us;
   const char* const note = sw_engine_backend_note(engine);
   snprintf(m->note, sizeof(m->note), "%s", note ? note : "");
   m->fallbacks = sw_engine_fallback_count(engine);
   m->latency   = sw_engine_latency(engine);
+  if (!strcmp(m->backend, "cpu")) {
+    snprintf(m->kernels,
+             sizeof(m->kernels),
+             "%s",
+             has_simd_kernels(model) ? bench->cpu_kernels : "cpu-ref");
+  } else if (!strcmp(m->backend, "cpu-ref")) {
+    snprintf(m->kernels, sizeof(m->kernels), "scalar");
+  }
+  sw_engine_free(engine);
+  engine = NULL;
 
-  SwModelInfo info;
-  sw_model_info(model, &info);
-  describe_model(model, m->model, sizeof(m->model));
-  m->inputs         = info.input_width;
-  m->params         = info.num_params;
-  m->macs_per_frame = info.macs_per_frame;
-  result            = CLI_EXIT_SUCCESS;
+  if (reference) {
+    const uint64_t recorded =
+      ((uint64_t)made * block < capacity) ? (uint64_t)made * block : capacity;
+    result =
+      check_against_reference(bench, model, streams, kept, capacity, recorded, m);
+  } else {
+    // cpu-ref is the reference: nothing to compare.
+    m->error_checked = check;
+    m->max_abs_error = 0.0;
+    result           = CLI_EXIT_SUCCESS;
+  }
 
 done:
   sw_engine_free(engine);
   free(in);
   free(out);
   free(output);
+  free(kept);
   m->wall_s = seconds_now() - start;
   return result;
 }
 
 /**
    One step: `model`, or when NULL the synthetic model of `units` built for
-   it, on `streams` streams (`units` is 0 for a model file). Returns an
-   exit status.
+   it, on `streams` streams. Returns an exit status.
 */
 static int
 run_step(const Bench*   bench,
+         const Subject* subject,
          const SwModel* model,
+         SwBackendKind  backend,
+         uint32_t       block,
          uint32_t       units,
          uint32_t       streams,
+         bool           check,
          Measurement*   m)
 {
   memset(m, 0, sizeof(*m));
-  m->units           = units;
+  m->units           = subject->path ? 0U : units;
   const double start = seconds_now();
-  SwModel* const built = model ? NULL : build_model(bench->options, units);
+  SwModel* const built =
+    model ? NULL : build_model(subject, units, bench->options->rate);
   if (!model && !built) {
     return CLI_EXIT_FAILURE;
   }
-  m->build_s       = built ? seconds_now() - start : 0.0;
-  const int result = measure(bench, model ? model : built, streams, start, m);
+  m->build_s = built ? seconds_now() - start : 0.0;
+  describe_subject(subject, model ? model : built, m);
+  const int result = measure(
+    bench, model ? model : built, backend, block, streams, check, start, m);
   sw_model_free(built);
   return result;
 }
@@ -704,19 +1225,23 @@ search_over(const BenchOptions* options)
   return (options->search == SEARCH_UNITS) ? "units" : "streams";
 }
 
+static const char* const search_stops[] = {
+  [STOP_FAILED] = "failed", [STOP_CAP] = "cap", [STOP_TIME] = "time"};
+
 static void
 print_step(FILE* stream, const BenchOptions* options, const Measurement* m)
 {
   fprintf(stream,
-          "  %s %u (%s): p50 %.1f us, p99 %.1f us, max %.1f us, real-time "
-          "factor %.4f: %s\n",
+          "  %s %u (%s): p50 %.1f us, p99 %.1f us, max %.1f us, %.1f ns a "
+          "sample, real-time factor %.2f: %s\n",
           search_over(options),
           (options->search == SEARCH_UNITS) ? m->units : m->streams,
           m->backend,
           m->p50_us,
           m->p99_us,
           m->max_us,
-          m->rtf,
+          m->ns_per_sample,
+          m->realtime_factor,
           m->holds ? "holds" : (m->cut_short ? "cut short" : "fails"));
   fflush(stream);
 }
@@ -737,31 +1262,49 @@ out_of_time(const Bench* bench, const Measurement* last, uint32_t next)
   return last->build_s * growth * growth * growth > bench->limit_s;
 }
 
+static void print_json_line(cJSON* line);
+static cJSON* measurement_json(const Bench* bench, const Measurement* m);
+
 /** Runs the search of `options->search`; returns an exit status. */
 static int
-run_search(const Bench* bench, const SwModel* model, Search* search)
+run_search(const Bench*   bench,
+           const Subject* subject,
+           const SwModel* model,
+           Search*        search)
 {
   const BenchOptions* const options = bench->options;
   const bool                units   = options->search == SEARCH_UNITS;
-  const uint32_t            stream_cap = MAX_CALL_FRAMES / options->block;
+  const uint32_t            block   = options->blocks[0];
+  const uint32_t            stream_cap = MAX_CALL_FRAMES / block;
   search->cap  = units ? MAX_UNITS
                        : (stream_cap < MAX_STREAMS ? stream_cap : MAX_STREAMS);
   search->best = -1;
   FILE* const progress =
     options->json ? (cli_verbose() ? stderr : NULL) : stdout;
 
-  uint32_t x = units ? options->units : options->streams;
+  uint32_t x = units ? subject->units : options->streams[0];
   while (search->num_steps < MAX_STEPS) {
     Measurement* const m = &search->steps[search->num_steps];
     const int          result =
-      units ? run_step(bench, NULL, x, options->streams, m)
-            : run_step(bench, model, options->units, x, m);
+      units ? run_step(bench, subject, NULL, options->backends[0], block, x,
+                       options->streams[0], false, m)
+            : run_step(bench, subject, model, options->backends[0], block,
+                       subject->units, x, false, m);
     if (result) {
       return result;
     }
     ++search->num_steps;
     if (progress) {
       print_step(progress, options, m);
+    }
+    if (options->json) {
+      cJSON* const line = measurement_json(bench, m);
+      if (line && !cJSON_AddStringToObject(line, "search", search_over(options))) {
+        cJSON_Delete(line);
+        print_json_line(NULL);
+      } else {
+        print_json_line(line);
+      }
     }
 
     if (m->holds) {
@@ -806,11 +1349,18 @@ run_search(const Bench* bench, const SwModel* model, Search* search)
 typedef struct {
   char cpu[256]; /**< /proc/cpuinfo's model name, or "unknown". */
   long cores;
-  char gpu[256]; /**< The GPU backend's device and versions; "": CPU. */
+  char gpu[256]; /**< The GPU backend's device and versions; "": none. */
+  char cpu_detail[256]; /**< The cpu backend's kernels, as backends says. */
 } Machine;
 
+static bool
+is_gpu(SwBackendKind kind)
+{
+  return kind == SW_BACKEND_CUDNN || kind == SW_BACKEND_FUSED;
+}
+
 static void
-machine_describe(Machine* machine, const char* backend)
+machine_describe(Machine* machine, const BenchOptions* options)
 {
   snprintf(machine->cpu, sizeof(machine->cpu), "unknown");
   FILE* const file = fopen("/proc/cpuinfo", "r");
@@ -832,29 +1382,226 @@ machine_describe(Machine* machine, const char* backend)
   }
   machine->cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-  machine->gpu[0]    = '\0';
-  SwBackendKind kind = SW_BACKEND_CPU;
   SwBackendInfo info;
-  if (sw_backend_parse(backend, &kind) == SW_SUCCESS &&
-      kind != SW_BACKEND_CPU && sw_backend_info(kind, &info) == SW_SUCCESS) {
-    snprintf(machine->gpu, sizeof(machine->gpu), "%s", info.detail);
+  machine->cpu_detail[0] = '\0';
+  if (sw_backend_info(SW_BACKEND_CPU, &info) == SW_SUCCESS) {
+    snprintf(machine->cpu_detail, sizeof(machine->cpu_detail), "%s", info.detail);
+  }
+  machine->gpu[0] = '\0';
+  for (uint32_t i = 0; i < options->num_backends && !machine->gpu[0]; ++i) {
+    // The device of a GPU backend asked for (auto may pick either).
+    const SwBackendKind kind = options->backends[i];
+    const SwBackendKind probe =
+      (kind == SW_BACKEND_AUTO) ? SW_BACKEND_FUSED : kind;
+    if (is_gpu(probe) && sw_backend_info(probe, &info) == SW_SUCCESS &&
+        info.usable) {
+      snprintf(machine->gpu, sizeof(machine->gpu), "%s", info.detail);
+    }
   }
 }
 
 static const char*
 backend_kind_name(SwBackendKind kind)
 {
-  static const char* const names[SW_BACKEND_KIND_COUNT] = {
-    "auto", "cpu", "cudnn", "fused"};
-  return names[kind];
+  SwBackendInfo info;
+  return (sw_backend_info(kind, &info) == SW_SUCCESS) ? info.name : "?";
 }
 
 static const char*
 streaming_name(const BenchOptions* options)
 {
-  return (options->engine.streaming == SW_STREAMING_PIPELINED)
-           ? "pipelined"
-           : "synchronous";
+  return (options->streaming == SW_STREAMING_PIPELINED) ? "pipelined"
+                                                        : "synchronous";
+}
+
+/* --- Text ---------------------------------------------------------------- */
+
+static void
+print_machine(const Machine* machine, const Measurement* first)
+{
+  printf("%-18s %s, %ld cores", "machine:", machine->cpu, machine->cores);
+  if (first && first->load[0] >= 0.0) {
+    printf(", load average %.2f %.2f %.2f",
+           first->load[0],
+           first->load[1],
+           first->load[2]);
+  }
+  printf("\n%-18s %s\n", "cpu backend:", machine->cpu_detail);
+  if (machine->gpu[0]) {
+    printf("%-18s %s\n", "gpu:", machine->gpu);
+  }
+}
+
+static void
+print_error(const Measurement* m)
+{
+  if (!m->error_checked) {
+    printf("not checked");
+  } else if (!m->error_frames) {
+    printf("0 (cpu-ref is the reference)");
+  } else {
+    printf("%.3g over %llu frames of stream%s",
+           m->max_abs_error,
+           (unsigned long long)m->error_frames,
+           (m->error_streams > 1U) ? "s 0 and " : " 0");
+    if (m->error_streams > 1U) {
+      printf("%u", m->streams - 1U);
+    }
+  }
+}
+
+/** The full text report of one measurement. */
+static void
+print_detail(const Bench* bench, const Measurement* m, const Machine* machine)
+{
+  const BenchOptions* const options = bench->options;
+  print_machine(machine, m);
+  printf("%-18s %s (asked %s)", "backend:", m->backend, backend_kind_name(m->asked));
+  if (m->kernels[0]) {
+    printf(", kernels %s", m->kernels);
+  }
+  printf("\n");
+  if (m->note[0]) {
+    printf("%-18s %s\n", "note:", m->note);
+  }
+  printf("%-18s %s: %u input%s, %zu parameters, %llu multiply-adds a frame\n",
+         "model:",
+         m->path ? m->path : "synthetic",
+         m->inputs,
+         (m->inputs == 1) ? "" : "s",
+         m->params,
+         (unsigned long long)m->macs_per_frame);
+  printf("%-18s %s\n", "layers:", m->model);
+  printf("%-18s %u\n", "streams:", m->streams);
+  printf("%-18s %u frames at %u Hz = %.1f us, %s",
+         "block:",
+         m->block,
+         options->rate,
+         m->block_us,
+         streaming_name(options));
+  if (m->latency) {
+    printf(" (%u frames of latency)", m->latency);
+  }
+  printf("\n%-18s %u blocks (%.3f s of audio) after %u warm-up calls%s\n",
+         "measured:",
+         m->blocks,
+         m->blocks * m->block_us * 1e-6,
+         WARMUP_BLOCKS,
+         m->cut_short ? ", cut short: the step took too long" : "");
+  printf("%-18s p50 %.1f us, p99 %.1f us, max %.1f us (host in -> host "
+         "out)\n",
+         "block latency:",
+         m->p50_us,
+         m->p99_us,
+         m->max_us);
+  printf("%-18s %.1f ns (median block time / (%u frames x %u stream%s))\n",
+         "time a sample:",
+         m->ns_per_sample,
+         m->block,
+         m->streams,
+         (m->streams == 1U) ? "" : "s");
+  printf("%-18s %.2f (audio seconds of every stream per wall second, median "
+         "block)\n",
+         "real-time factor:",
+         m->realtime_factor);
+  printf("%-18s %s (p99 %s %.1f us%s)\n",
+         "real time:",
+         m->holds ? "holds" : "fails",
+         (m->p99_us < m->block_us) ? "<" : ">=",
+         m->block_us,
+         m->cut_short ? ", cut short" : "");
+  printf("%-18s ", "vs cpu-ref:");
+  print_error(m);
+  printf("\n%-18s ", "engine memory:");
+  if (m->engine_bytes >= 0) {
+    printf("%lld bytes of heap for %u stream%s",
+           m->engine_bytes,
+           m->streams,
+           (m->streams == 1U) ? "" : "s");
+    if (m->stream_bytes >= 0) {
+      printf(", %lld a stream more", m->stream_bytes);
+    }
+    printf(" (canonical weights: %zu bytes, in the model)\n",
+           m->params * sizeof(float));
+  } else {
+    printf("unknown here\n");
+  }
+}
+
+static void
+print_table_header(const Bench* bench, const Machine* machine, const Measurement* first)
+{
+  const BenchOptions* const options = bench->options;
+  print_machine(machine, first);
+  printf("%-18s %u Hz, %g s of noise a row after %u warm-up calls, %s; "
+         "times are host in -> host out\n\n",
+         "settings:",
+         options->rate,
+         options->seconds,
+         WARMUP_BLOCKS,
+         streaming_name(options));
+  printf("%-28s %-8s %-7s %7s %5s %10s %7s %10s %9s %9s %10s %10s\n",
+         "model",
+         "backend",
+         "kernels",
+         "streams",
+         "block",
+         "ns/sample",
+         "x 1 str",
+         "RT factor",
+         "p50 us",
+         "p99 us",
+         "max |err|",
+         "engine B");
+}
+
+static void
+print_row(const Measurement* m)
+{
+  char cost[16];
+  char error[16];
+  char bytes[24];
+  if (isnan(m->cost_vs_one)) {
+    snprintf(cost, sizeof(cost), "-");
+  } else {
+    snprintf(cost, sizeof(cost), "%.2f", m->cost_vs_one);
+  }
+  if (!m->error_checked) {
+    snprintf(error, sizeof(error), "-");
+  } else {
+    snprintf(error, sizeof(error), "%.2e", m->max_abs_error);
+  }
+  if (m->engine_bytes < 0) {
+    snprintf(bytes, sizeof(bytes), "-");
+  } else {
+    snprintf(bytes, sizeof(bytes), "%lld", m->engine_bytes);
+  }
+  printf("%-28s %-8s %-7s %7u %5u %10.1f %7s %10.2f %9.1f %9.1f %10s %10s%s\n",
+         m->name,
+         m->backend,
+         m->kernels[0] ? m->kernels : "-",
+         m->streams,
+         m->block,
+         m->ns_per_sample,
+         cost,
+         m->realtime_factor,
+         m->p50_us,
+         m->p99_us,
+         error,
+         bytes,
+         m->cut_short ? " (cut short)" : "");
+  fflush(stdout);
+}
+
+static void
+print_table_footer(void)
+{
+  printf("\nns/sample: median block time / (block x streams). x 1 str: "
+         "median block time over that of 1\nstream (same model, backend and "
+         "block). RT factor: audio seconds of every stream per wall\nsecond "
+         "(block duration / median block time). max |err|: largest "
+         "|output - cpu-ref| on\nthe same input, streams 0 and N-1. engine "
+         "B: heap bytes sw_engine_new took.\n");
 }
 
 static void
@@ -879,265 +1626,350 @@ print_search(const BenchOptions* options, const Search* search)
   }
 }
 
-/** The text report of `m`, the result or a search's last step. */
-static void
-print_text(const Bench*       bench,
-           const Measurement* m,
-           const Machine*     machine)
+/* --- JSON ---------------------------------------------------------------- */
+
+/** `value` to 6 significant digits, so the JSON shows what was measured
+    and no more. */
+static double
+rounded(double value)
 {
-  const BenchOptions* const options = bench->options;
-  printf("%-18s %s, %ld cores\n", "machine:", machine->cpu, machine->cores);
-  if (machine->gpu[0]) {
-    printf("%-18s %s\n", "gpu:", machine->gpu);
-  }
-  printf("%-18s %s (asked %s)\n",
-         "backend:",
-         m->backend,
-         backend_kind_name(options->engine.backend));
-  if (m->note[0]) {
-    printf("%-18s %s\n", "note:", m->note);
-  }
-  printf("%-18s %s: %u input%s, %zu parameters, %llu multiply-adds a frame\n",
-         "model:",
-         options->model_path ? options->model_path : "synthetic",
-         m->inputs,
-         (m->inputs == 1) ? "" : "s",
-         m->params,
-         (unsigned long long)m->macs_per_frame);
-  printf("%-18s %s\n", "layers:", m->model);
-  printf("%-18s %u\n", "streams:", m->streams);
-  printf("%-18s %u frames at %u Hz = %.1f us, %s",
-         "block:",
-         options->block,
-         options->rate,
-         bench->block_us,
-         streaming_name(options));
-  if (m->latency) {
-    printf(" (%u frames of latency)", m->latency);
-  }
-  printf("\n%-18s %u blocks (%.3f s of audio) after %u warm-up calls%s\n",
-         "measured:",
-         m->blocks,
-         m->blocks * bench->block_us * 1e-6,
-         WARMUP_BLOCKS,
-         m->cut_short ? ", cut short: the step took too long" : "");
-  printf("%-18s p50 %.1f us, p99 %.1f us, max %.1f us (host in -> host "
-         "out)\n",
-         "block latency:",
-         m->p50_us,
-         m->p99_us,
-         m->max_us);
-  printf("%-18s %.4f (median)\n", "real-time factor:", m->rtf);
-  printf("%-18s %s (p99 %s %.1f us%s)\n",
-         "real time:",
-         m->holds ? "holds" : "fails",
-         (m->p99_us < bench->block_us) ? "<" : ">=",
-         bench->block_us,
-         m->cut_short ? ", cut short" : "");
+  char text[32];
+  snprintf(text, sizeof(text), "%.6g", value);
+  return strtod(text, NULL);
 }
 
-/** Adds `m`'s figures to `item`; false when out of memory. */
-static bool
-add_measurement(cJSON* item, const Measurement* m)
-{
-  return item &&
-         (m->units ? cJSON_AddNumberToObject(item, "units", m->units)
-                   : cJSON_AddNullToObject(item, "units")) &&
-         cJSON_AddNumberToObject(item, "streams", m->streams) &&
-         cJSON_AddStringToObject(item, "backend", m->backend) &&
-         cJSON_AddNumberToObject(item, "blocks", m->blocks) &&
-         cJSON_AddBoolToObject(item, "cut_short", m->cut_short) &&
-         cJSON_AddNumberToObject(item, "p50_us", m->p50_us) &&
-         cJSON_AddNumberToObject(item, "p99_us", m->p99_us) &&
-         cJSON_AddNumberToObject(item, "max_us", m->max_us) &&
-         cJSON_AddNumberToObject(item, "rtf_median", m->rtf) &&
-         cJSON_AddBoolToObject(item, "realtime", m->holds) &&
-         cJSON_AddNumberToObject(item, "build_s", m->build_s) &&
-         cJSON_AddNumberToObject(item, "wall_s", m->wall_s);
-}
-
-static bool
-add_search(cJSON* root, const BenchOptions* options, const Search* search)
-{
-  static const char* const stops[] = {
-    [STOP_FAILED] = "failed", [STOP_CAP] = "cap", [STOP_TIME] = "time"};
-  cJSON* const object = cJSON_AddObjectToObject(root, "search");
-  cJSON* const steps  = object ? cJSON_AddArrayToObject(object, "steps") : NULL;
-  bool         ok =
-    steps && cJSON_AddStringToObject(object, "over", search_over(options)) &&
-    cJSON_AddNumberToObject(object, "cap", search->cap) &&
-    cJSON_AddNumberToObject(object, "largest", search->largest) &&
-    (search->failing
-       ? cJSON_AddNumberToObject(object, "smallest_failing", search->failing)
-       : cJSON_AddNullToObject(object, "smallest_failing")) &&
-    cJSON_AddStringToObject(object, "stopped_by", stops[search->stop]);
-  for (uint32_t s = 0; ok && s < search->num_steps; ++s) {
-    cJSON* const step = cJSON_CreateObject();
-    if (!step || !cJSON_AddItemToArray(steps, step)) {
-      cJSON_Delete(step); // Not attached: the array did not take it.
-      return false;
-    }
-    ok = add_measurement(step, &search->steps[s]);
-  }
-  return ok;
-}
-
-/** The JSON report; `result` may be NULL (a search where none holds),
-    `shown` the step the backend and model are described from. NULL when
-    out of memory. */
 static cJSON*
-report_json(const Bench*       bench,
-            const Measurement* result,
-            const Measurement* shown,
-            const Search*      search,
-            const Machine*     machine)
+add_number_or_null(cJSON* object, const char* key, bool known, double value)
+{
+  return known ? cJSON_AddNumberToObject(object, key, rounded(value))
+               : cJSON_AddNullToObject(object, key);
+}
+
+static cJSON*
+add_measured(cJSON* object, const char* key, double value)
+{
+  return cJSON_AddNumberToObject(object, key, rounded(value));
+}
+
+static cJSON*
+add_string_or_null(cJSON* object, const char* key, const char* value)
+{
+  return (value && value[0]) ? cJSON_AddStringToObject(object, key, value)
+                             : cJSON_AddNullToObject(object, key);
+}
+
+static Machine json_machine;
+
+/** One measurement as a flat JSON object; NULL when out of memory. */
+static cJSON*
+measurement_json(const Bench* bench, const Measurement* m)
 {
   const BenchOptions* const options = bench->options;
+  const Machine* const      machine = &json_machine;
   char                      date[32];
   const time_t              now = time(NULL);
   struct tm                 utc;
   strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &utc));
 
-  cJSON* const root = cJSON_CreateObject();
-  cJSON* const hardware =
-    root ? cJSON_AddObjectToObject(root, "machine") : NULL;
-  cJSON* const backend =
-    hardware ? cJSON_AddObjectToObject(root, "backend") : NULL;
-  cJSON* const model = backend ? cJSON_AddObjectToObject(root, "model") : NULL;
-  bool         ok =
-    model && cJSON_AddStringToObject(hardware, "cpu", machine->cpu) &&
-    cJSON_AddNumberToObject(hardware, "cores", (double)machine->cores) &&
-    (machine->gpu[0] ? cJSON_AddStringToObject(hardware, "gpu", machine->gpu)
-                     : cJSON_AddNullToObject(hardware, "gpu")) &&
-    cJSON_AddStringToObject(root, "statewave", sw_version()) &&
-    cJSON_AddStringToObject(root, "date", date) &&
-    cJSON_AddStringToObject(
-      backend, "asked", backend_kind_name(options->engine.backend)) &&
-    cJSON_AddStringToObject(backend, "used", shown->backend) &&
-    (shown->note[0] ? cJSON_AddStringToObject(backend, "note", shown->note)
-                    : cJSON_AddNullToObject(backend, "note")) &&
-    cJSON_AddNumberToObject(backend, "fallbacks", shown->fallbacks) &&
-    cJSON_AddStringToObject(model, "layers", shown->model) &&
-    (options->model_path
-       ? cJSON_AddStringToObject(model, "path", options->model_path)
-       : cJSON_AddNullToObject(model, "path")) &&
-    cJSON_AddNumberToObject(model, "inputs", shown->inputs) &&
-    cJSON_AddNumberToObject(model, "params", (double)shown->params) &&
-    cJSON_AddNumberToObject(
-      model, "macs_per_frame", (double)shown->macs_per_frame) &&
-    cJSON_AddNumberToObject(root, "block", options->block) &&
-    cJSON_AddNumberToObject(root, "rate", options->rate) &&
-    cJSON_AddNumberToObject(root, "block_us", bench->block_us) &&
-    cJSON_AddNumberToObject(root, "seconds", options->seconds) &&
-    cJSON_AddNumberToObject(root, "warmup_calls", WARMUP_BLOCKS) &&
-    cJSON_AddStringToObject(root, "streaming", streaming_name(options)) &&
-    cJSON_AddNumberToObject(root, "latency_frames", shown->latency) &&
-    (result ? add_measurement(cJSON_AddObjectToObject(root, "result"), result)
-            : cJSON_AddNullToObject(root, "result") != NULL) &&
-    (search ? add_search(root, options, search)
-            : cJSON_AddNullToObject(root, "search") != NULL);
+  cJSON* const o = cJSON_CreateObject();
+  bool         ok;
+  ok =
+    o && cJSON_AddStringToObject(o, "model", m->name) &&
+    cJSON_AddStringToObject(o, "backend", m->backend) &&
+    cJSON_AddNumberToObject(o, "streams", m->streams) &&
+    cJSON_AddNumberToObject(o, "block", m->block) &&
+    add_measured(o, "ns_per_sample", m->ns_per_sample) &&
+    add_measured(o, "realtime_factor", m->realtime_factor) &&
+    add_number_or_null(o, "max_abs_error", m->error_checked, m->max_abs_error) &&
+    add_number_or_null(o, "cost_vs_one_stream", !isnan(m->cost_vs_one), m->cost_vs_one) &&
+    add_measured(o, "p50_us", m->p50_us) &&
+    add_measured(o, "p99_us", m->p99_us) &&
+    add_measured(o, "max_us", m->max_us) &&
+    add_measured(o, "block_us", m->block_us) &&
+    cJSON_AddBoolToObject(o, "realtime", m->holds) &&
+    cJSON_AddBoolToObject(o, "cut_short", m->cut_short) &&
+    cJSON_AddNumberToObject(o, "blocks", m->blocks) &&
+    cJSON_AddNumberToObject(o, "warmup_calls", WARMUP_BLOCKS) &&
+    add_number_or_null(o, "error_frames", m->error_checked, (double)m->error_frames) &&
+    add_number_or_null(o, "error_streams", m->error_checked && m->error_frames, m->error_streams) &&
+    add_number_or_null(o, "engine_bytes", m->engine_bytes >= 0, (double)m->engine_bytes) &&
+    add_number_or_null(o, "engine_bytes_per_stream", m->stream_bytes >= 0, (double)m->stream_bytes) &&
+    cJSON_AddNumberToObject(o, "weights_bytes", (double)(m->params * sizeof(float))) &&
+    cJSON_AddStringToObject(o, "backend_asked", backend_kind_name(m->asked)) &&
+    add_string_or_null(o, "kernels", m->kernels) &&
+    add_string_or_null(o, "note", m->note) &&
+    cJSON_AddNumberToObject(o, "fallbacks", m->fallbacks) &&
+    cJSON_AddStringToObject(o, "layers", m->model) &&
+    add_string_or_null(o, "path", m->path) &&
+    add_number_or_null(o, "units", m->units != 0U, m->units) &&
+    cJSON_AddNumberToObject(o, "inputs", m->inputs) &&
+    cJSON_AddNumberToObject(o, "params", (double)m->params) &&
+    cJSON_AddNumberToObject(o, "macs_per_frame", (double)m->macs_per_frame) &&
+    cJSON_AddNumberToObject(o, "rate", options->rate) &&
+    cJSON_AddNumberToObject(o, "seconds", options->seconds) &&
+    cJSON_AddStringToObject(o, "streaming", streaming_name(options)) &&
+    cJSON_AddNumberToObject(o, "latency_frames", m->latency) &&
+    add_measured(o, "build_s", m->build_s) &&
+    add_measured(o, "wall_s", m->wall_s) &&
+    cJSON_AddStringToObject(o, "cpu", machine->cpu) &&
+    cJSON_AddNumberToObject(o, "cores", (double)machine->cores) &&
+    add_string_or_null(o,
+                       "gpu",
+                       (!strcmp(m->backend, "cudnn") || !strcmp(m->backend, "fused"))
+                         ? machine->gpu
+                         : NULL) &&
+    cJSON_AddStringToObject(o, "statewave", sw_version()) &&
+    cJSON_AddStringToObject(o, "date", date);
+  cJSON* const load = ok ? cJSON_AddArrayToObject(o, "load_average") : NULL;
+  ok                = load != NULL;
+  for (int i = 0; ok && i < 3; ++i) {
+    cJSON* const value = (m->load[i] >= 0.0) ? cJSON_CreateNumber(rounded(m->load[i]))
+                                             : cJSON_CreateNull();
+    ok = value && cJSON_AddItemToArray(load, value);
+    if (!ok) {
+      cJSON_Delete(value);
+    }
+  }
   if (!ok) {
-    cJSON_Delete(root);
+    cJSON_Delete(o);
     return NULL;
   }
-  return root;
+  return o;
 }
 
-/** Prints the report of `result` (NULL: none holds) and `search` (NULL: a
-    single measurement); returns an exit status. */
-static int
-report(const Bench* bench, const Measurement* result, const Search* search)
+static bool json_failed = false;
+
+/** Prints `line` on one line and frees it; NULL: out of memory. */
+static void
+print_json_line(cJSON* line)
 {
-  // Where none holds, the backend and model are the last step's.
-  const Measurement* const shown =
-    result ? result : &search->steps[search->num_steps - 1U];
-  Machine machine;
-  machine_describe(&machine, shown->backend);
-
-  if (!bench->options->json) {
-    if (search) {
-      print_search(bench->options, search);
-    }
-    print_text(bench, shown, &machine);
-    return CLI_EXIT_SUCCESS;
-  }
-
-  cJSON* const root = report_json(bench, result, shown, search, &machine);
-  char* const  text = root ? cJSON_Print(root) : NULL;
-  cJSON_Delete(root);
+  char* const text = line ? cJSON_PrintUnformatted(line) : NULL;
+  cJSON_Delete(line);
   if (!text) {
-    cli_error("out of memory writing the report");
-    return CLI_EXIT_FAILURE;
+    json_failed = true;
+    return;
   }
   puts(text);
+  fflush(stdout);
   cJSON_free(text);
-  return CLI_EXIT_SUCCESS;
+}
+
+/** The search's answer: one line. */
+static void
+print_search_json(const Bench* bench, const Search* search)
+{
+  const BenchOptions* const options = bench->options;
+  const Measurement* const  shown =
+    (search->best >= 0) ? &search->steps[search->best]
+                        : &search->steps[search->num_steps - 1U];
+  cJSON* const o = cJSON_CreateObject();
+  cJSON* const result =
+    (o && search->best >= 0) ? measurement_json(bench, shown) : NULL;
+  const bool ok =
+    o && cJSON_AddStringToObject(o, "model", shown->name) &&
+    cJSON_AddStringToObject(o, "backend", shown->backend) &&
+    cJSON_AddStringToObject(o, "backend_asked", backend_kind_name(shown->asked)) &&
+    cJSON_AddNumberToObject(o, "block", shown->block) &&
+    cJSON_AddStringToObject(o, "search", search_over(options)) &&
+    cJSON_AddNumberToObject(o, "cap", search->cap) &&
+    cJSON_AddNumberToObject(o, "largest", search->largest) &&
+    add_number_or_null(o, "smallest_failing", search->failing != 0U, search->failing) &&
+    cJSON_AddStringToObject(o, "stopped_by", search_stops[search->stop]) &&
+    cJSON_AddNumberToObject(o, "steps", search->num_steps) &&
+    (result ? cJSON_AddItemToObject(o, "result", result)
+            : (search->best < 0 && cJSON_AddNullToObject(o, "result")));
+  if (!ok) {
+    if (result && !cJSON_GetObjectItem(o, "result")) {
+      cJSON_Delete(result);
+    }
+    cJSON_Delete(o);
+    print_json_line(NULL);
+    return;
+  }
+  print_json_line(o);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Command                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/** Measures every backend, block and stream count of `subject`; prints
+    each row as it is done (or, for a single row, the full report). */
+static int
+run_subject(const Bench*    bench,
+            const Subject*  subject,
+            const Machine*  machine,
+            bool            single,
+            bool*           header_printed)
+{
+  const BenchOptions* const options = bench->options;
+  SwModel* const            model =
+    subject->path ? cli_load_model(subject->path)
+                  : build_model(subject, subject->units, options->rate);
+  if (!model) {
+    return CLI_EXIT_FAILURE;
+  }
+  int result = CLI_EXIT_SUCCESS;
+  for (uint32_t b = 0; !result && b < options->num_backends; ++b) {
+    for (uint32_t k = 0; !result && k < options->num_blocks; ++k) {
+      double one_stream_us = (double)NAN;
+      for (uint32_t s = 0; !result && s < subject->num_streams; ++s) {
+        Measurement m;
+        result = run_step(bench,
+                          subject,
+                          model,
+                          options->backends[b],
+                          options->blocks[k],
+                          subject->units,
+                          subject->streams[s],
+                          true,
+                          &m);
+        if (result) {
+          break;
+        }
+        if (m.streams == 1U) {
+          one_stream_us = m.p50_us;
+        }
+        m.cost_vs_one = isnan(one_stream_us) ? (double)NAN : m.p50_us / one_stream_us;
+        if (m.asked != SW_BACKEND_AUTO && m.note[0] &&
+            strcmp(m.backend, backend_kind_name(m.asked)) != 0) {
+          cli_warning("asked for %s, running on %s: %s",
+                      backend_kind_name(m.asked),
+                      m.backend,
+                      m.note);
+        }
+        if (options->json) {
+          print_json_line(measurement_json(bench, &m));
+        } else if (single) {
+          print_detail(bench, &m, machine);
+        } else {
+          if (!*header_printed) {
+            print_table_header(bench, machine, &m);
+            *header_printed = true;
+          }
+          print_row(&m);
+        }
+      }
+    }
+  }
+  sw_model_free(model);
+  return result;
+}
+
+/** Runs and reports the search of `options->search` over `subject`;
+    returns an exit status. */
+static int
+search_command(const Bench* bench, const Subject* subject)
+{
+  const BenchOptions* const options = bench->options;
+  // A file, or a synthetic model whose size does not change, is made once.
+  SwModel* model = NULL;
+  if (options->model_path) {
+    model = cli_load_model(options->model_path);
+  } else if (options->search != SEARCH_UNITS) {
+    model = build_model(subject, options->units, options->rate);
+  }
+  if (options->search != SEARCH_UNITS && !model) {
+    return CLI_EXIT_FAILURE;
+  }
+  Search* const search = (Search*)calloc(1, sizeof(Search));
+  if (!search) {
+    cli_error("out of memory");
+    sw_model_free(model);
+    return CLI_EXIT_FAILURE;
+  }
+  const int result = run_search(bench, subject, model, search);
+  sw_model_free(model);
+  if (!result) {
+    if (options->json) {
+      print_search_json(bench, search);
+    } else {
+      print_search(options, search);
+      print_detail(bench,
+                   (search->best >= 0) ? &search->steps[search->best]
+                                       : &search->steps[search->num_steps - 1U],
+                   &json_machine);
+    }
+  }
+  free(search);
+  return result;
+}
+
 int
 cmd_bench(int argc, char** argv)
 {
   BenchOptions options;
   memset(&options, 0, sizeof(options));
-  options.layers  = 1U;
-  options.inputs  = 1U;
-  options.streams = 1U;
-  options.block   = DEFAULT_BLOCK;
-  options.rate    = DEFAULT_RATE;
-  options.seconds = DEFAULT_SECONDS;
-  options.engine  = cli_engine_options_default();
+  options.layers      = 1U;
+  options.inputs      = 1U;
+  options.streams[0]  = 1U;
+  options.num_streams = 1U;
+  options.blocks[0]   = DEFAULT_BLOCK;
+  options.num_blocks  = 1U;
+  options.rate        = DEFAULT_RATE;
+  options.seconds     = DEFAULT_SECONDS;
+  options.streaming   = SW_STREAMING_SYNC;
 
   int result = parse_options(argc, argv, &options);
   if (result) {
     return (result < 0) ? CLI_EXIT_SUCCESS : result;
   }
 
-  Bench    bench;
-  SwModel* model  = NULL;
-  Search*  search = NULL;
-  result          = CLI_EXIT_FAILURE;
-  if (!bench_init(&bench, &options)) {
-    cli_error("out of memory for %u timed blocks", bench.blocks);
-    goto done;
+  // The models: the one named, or the standard set.
+  Subject  subjects[STANDARD_SET_SIZE];
+  uint32_t num_subjects = 0;
+  if (options.model_option) {
+    const Subject one = {options.model_path,
+                         options.cell,
+                         options.units,
+                         options.layers,
+                         options.inputs,
+                         options.streams,
+                         options.num_streams};
+    subjects[num_subjects++] = one;
+  } else {
+    for (size_t i = 0; i < STANDARD_SET_SIZE; ++i) {
+      subjects[num_subjects] = standard_set[i];
+      if (options.streams_given) {
+        subjects[num_subjects].streams     = options.streams;
+        subjects[num_subjects].num_streams = options.num_streams;
+      }
+      ++num_subjects;
+    }
+  }
+  uint32_t rows = 0;
+  for (uint32_t i = 0; i < num_subjects; ++i) {
+    rows += subjects[i].num_streams * options.num_backends * options.num_blocks;
   }
 
-  // A file, or a synthetic model whose size does not change, is made once.
-  if (options.model_path) {
-    model = cli_load_model(options.model_path);
-  } else if (options.search != SEARCH_UNITS) {
-    model = build_model(&options, options.units);
-  }
-  if (options.search != SEARCH_UNITS && !model) {
+  Bench bench;
+  result = CLI_EXIT_FAILURE;
+  if (!bench_init(&bench, &options)) {
+    cli_error("out of memory for %u timed blocks", bench.max_blocks);
     goto done;
   }
+  machine_describe(&json_machine, &options);
 
   if (options.search == SEARCH_NONE) {
-    Measurement m;
-    result = run_step(&bench, model, options.units, options.streams, &m);
-    if (!result) {
-      result = report(&bench, &m, NULL);
+    bool header_printed = false;
+    result              = CLI_EXIT_SUCCESS;
+    for (uint32_t i = 0; !result && i < num_subjects; ++i) {
+      result = run_subject(
+        &bench, &subjects[i], &json_machine, rows == 1U, &header_printed);
+    }
+    if (!result && header_printed) {
+      print_table_footer();
     }
     goto done;
   }
 
-  search = (Search*)calloc(1, sizeof(Search));
-  if (!search) {
-    cli_error("out of memory");
-    goto done;
-  }
-  result = run_search(&bench, model, search);
-  if (!result) {
-    result = report(
-      &bench, (search->best >= 0) ? &search->steps[search->best] : NULL, search);
-  }
+  result = search_command(&bench, &subjects[0]);
 
 done:
-  free(search);
-  sw_model_free(model);
   bench_free(&bench);
+  if (!result && json_failed) {
+    cli_error("out of memory writing the report");
+    result = CLI_EXIT_FAILURE;
+  }
   return result;
 }

@@ -2357,75 +2357,213 @@ test_pipelined(void)
   run_result_free(&result);
 }
 
-/** Checks one measurement object of bench --json. */
-static void
-check_measurement(const cJSON* m, double block_us, const char* what)
+/* bench ------------------------------------------------------------------- */
+
+/** Most lines one bench run prints in these tests. */
+#define MAX_BENCH_LINES 64
+
+/** a and b agree to `relative` (the JSON keeps 6 significant digits). */
+static bool
+close_to(double a, double b, double relative)
 {
-  const double p50 = json_number(m, "p50_us");
-  const double p99 = json_number(m, "p99_us");
-  const double max = json_number(m, "max_us");
-  const double rtf = json_number(m, "rtf_median");
-  check(p50 > 0.0 && p50 <= p99 && p99 <= max,
+  return fabs(a - b) <= relative * fmax(fabs(a), fabs(b));
+}
+
+/** The kernel sets the cpu backend may report. */
+static bool
+known_kernels(const char* name)
+{
+  static const char* const sets[] = {
+    "avx512", "avx2", "sse2", "neon", "generic", "cpu-ref"};
+  for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); ++i) {
+    if (!strcmp(name, sets[i])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+   Checks one measurement line of bench --json: the figures are there,
+   positive and finite, and agree with each other; for cpu, within 1e-5 of
+   cpu-ref (`checked`: the reference check ran; search steps skip it).
+*/
+static void
+check_measurement(const cJSON* m, bool checked, const char* what)
+{
+  const double p50      = json_number(m, "p50_us");
+  const double p99      = json_number(m, "p99_us");
+  const double max      = json_number(m, "max_us");
+  const double block_us = json_number(m, "block_us");
+  const double block    = json_number(m, "block");
+  const double streams  = json_number(m, "streams");
+  const double rate     = json_number(m, "rate");
+  const double ns       = json_number(m, "ns_per_sample");
+  const double rtf      = json_number(m, "realtime_factor");
+  check(p50 > 0.0 && p50 <= p99 && p99 <= max && isfinite(max),
         "%s: 0 < p50 %g <= p99 %g <= max %g",
         what,
         p50,
         p99,
         max);
-  check(fabs(rtf - p50 / block_us) <= 1e-9 * (1.0 + rtf),
-        "%s: rtf %g is p50 over the block duration",
+  check(block >= 1.0 && streams >= 1.0 && rate >= 1.0 &&
+          close_to(block_us, 1e6 * block / rate, 1e-5),
+        "%s: block_us %g is block %g at %g Hz",
+        what,
+        block_us,
+        block,
+        rate);
+  check(ns > 0.0 && isfinite(ns) && close_to(ns, 1e3 * p50 / (block * streams), 1e-4),
+        "%s: ns_per_sample %g is p50 over block x streams",
+        what,
+        ns);
+  check(rtf > 0.0 && isfinite(rtf) && close_to(rtf, block_us / p50, 1e-4) &&
+          close_to(rtf, 1e9 / (ns * streams * rate), 1e-4),
+        "%s: realtime_factor %g is 1 / (ns_per_sample x streams x rate)",
         what,
         rtf);
   const cJSON* const holds = cJSON_GetObjectItemCaseSensitive(m, "realtime");
-  const cJSON* const cut = cJSON_GetObjectItemCaseSensitive(m, "cut_short");
+  const cJSON* const cut   = cJSON_GetObjectItemCaseSensitive(m, "cut_short");
   check(cJSON_IsBool(holds) && cJSON_IsBool(cut) &&
           cJSON_IsTrue(holds) == (!cJSON_IsTrue(cut) && p99 < block_us),
         "%s: realtime is p99 below the block, not cut short",
         what);
-  check(json_number(m, "streams") >= 1.0 && json_number(m, "blocks") >= 0.0 &&
-          json_number(m, "wall_s") > 0.0,
-        "%s: streams, blocks and wall_s",
+  check(json_number(m, "blocks") >= 0.0 && json_number(m, "wall_s") > 0.0 &&
+          json_number(m, "warmup_calls") == 16.0,
+        "%s: blocks, wall_s and warmup_calls",
         what);
-  json_string(m, "backend");
+
+  const char* const backend = json_string(m, "backend");
+  json_string(m, "backend_asked");
+  json_string(m, "model");
+  json_string(m, "layers");
+  json_string(m, "cpu");
+  json_string(m, "date");
+  json_string(m, "statewave");
+  check(json_number(m, "cores") >= 1.0, "%s: cores", what);
+  const cJSON* const load = cJSON_GetObjectItemCaseSensitive(m, "load_average");
+  check(cJSON_IsArray(load) && cJSON_GetArraySize(load) == 3,
+        "%s: load_average has 3 values",
+        what);
+
+  const cJSON* const kernels = cJSON_GetObjectItemCaseSensitive(m, "kernels");
+  if (!strcmp(backend, "cpu")) {
+    check(cJSON_IsString(kernels) && known_kernels(kernels->valuestring),
+          "%s: cpu names its kernel set",
+          what);
+  } else if (!strcmp(backend, "cpu-ref")) {
+    check(cJSON_IsString(kernels) && !strcmp(kernels->valuestring, "scalar"),
+          "%s: cpu-ref's kernels are scalar",
+          what);
+  }
+
+  const cJSON* const error = cJSON_GetObjectItemCaseSensitive(m, "max_abs_error");
+  if (!checked) {
+    check(cJSON_IsNull(error), "%s: max_abs_error is null (not checked)", what);
+  } else if (!strcmp(backend, "cpu-ref")) {
+    check(cJSON_IsNumber(error) && error->valuedouble == 0.0,
+          "%s: max_abs_error of cpu-ref itself is 0",
+          what);
+  } else {
+    const double e = json_number(m, "max_abs_error");
+    check(e >= 0.0 && e <= 1e-5 && json_number(m, "error_frames") > 0.0,
+          "%s: %s within 1e-5 of cpu-ref (%g) over some frames",
+          what,
+          backend,
+          e);
+  }
+
+  // The heap the engine took (glibc's mallinfo2): more than nothing, and a
+  // stream more at least its state.
+  const double engine = json_number(m, "engine_bytes");
+  check(engine > 0.0, "%s: engine_bytes %g", what, engine);
+  const cJSON* const per_stream =
+    cJSON_GetObjectItemCaseSensitive(m, "engine_bytes_per_stream");
+  const char* const asked = json_string(m, "backend_asked");
+  if (checked && (!strcmp(asked, "cpu") || !strcmp(asked, "cpu-ref"))) {
+    check(cJSON_IsNumber(per_stream) && per_stream->valuedouble > 0.0,
+          "%s: engine_bytes_per_stream on the cpu",
+          what);
+  }
+  check(json_number(m, "weights_bytes") == 4.0 * json_number(m, "params"),
+        "%s: weights_bytes is 4 bytes a parameter",
+        what);
 }
 
-/** Runs bench --json and parses it; NULL (after messages) on failure. */
-static cJSON*
-bench_json(const char* const* args)
+/**
+   Runs bench --json and parses its lines into `lines` (each must be one
+   JSON object); returns how many, 0 after messages on failure.
+*/
+static int
+bench_lines(const char* const* args, cJSON** lines)
 {
-  RunResult    result = expect_status(0, NULL, args);
-  cJSON* const root   = cJSON_Parse(result.out ? result.out : "");
-  if (!check(cJSON_IsObject(root), "bench --json prints one JSON object")) {
+  RunResult result = expect_status(0, NULL, args);
+  int       count  = 0;
+  bool      ok     = result.status == 0 && result.out;
+  for (const char* line = result.out; ok && line && *line;) {
+    const char* const end = strchr(line, '\n');
+    if (!check(end != NULL, "bench --json: every line ends")) {
+      ok = false;
+      break;
+    }
+    char* const text = strndup(line, (size_t)(end - line));
+    cJSON* const item = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!check(cJSON_IsObject(item) && count < MAX_BENCH_LINES,
+               "bench --json line %d is one JSON object",
+               count + 1)) {
+      cJSON_Delete(item);
+      ok = false;
+      break;
+    }
+    lines[count++] = item;
+    line           = end + 1;
+  }
+  if (!ok || !count) {
+    check(count > 0, "bench --json printed lines");
     show_output(&result);
+    for (int i = 0; i < count; ++i) {
+      cJSON_Delete(lines[i]);
+    }
+    count = 0;
   }
   run_result_free(&result);
-  return root;
+  return count;
 }
 
 static void
-check_search(const cJSON* root, const char* over)
+free_lines(cJSON** lines, int count)
 {
-  const cJSON* const search = cJSON_GetObjectItemCaseSensitive(root, "search");
-  const cJSON* const steps = cJSON_GetObjectItemCaseSensitive(search, "steps");
-  if (!check(cJSON_IsObject(search) && cJSON_IsArray(steps) &&
-               cJSON_GetArraySize(steps) > 0,
-             "--max-%s: a search object with steps",
-             over)) {
+  for (int i = 0; i < count; ++i) {
+    cJSON_Delete(lines[i]);
+  }
+}
+
+/** Checks a search's lines: its steps, then its answer. */
+static void
+check_search(cJSON** lines, int count, const char* over)
+{
+  if (!check(count >= 2, "--max-%s: steps and an answer", over)) {
     return;
   }
-  check(!strcmp(json_string(search, "over"), over), "search over %s", over);
-  const char* const stop = json_string(search, "stopped_by");
+  const cJSON* const answer = lines[count - 1];
+  check(!strcmp(json_string(answer, "search"), over) &&
+          json_number(answer, "steps") == count - 1,
+        "the last line answers the search over %s after %d steps",
+        over,
+        count - 1);
+  const char* const stop = json_string(answer, "stopped_by");
   check(!strcmp(stop, "failed") || !strcmp(stop, "cap") ||
           !strcmp(stop, "time"),
         "stopped_by is failed, cap or time: %s",
         stop);
 
-  const double block_us = json_number(root, "block_us");
-  double       largest  = 0.0;
-  double       failing  = INFINITY;
-  const cJSON* step     = NULL;
-  cJSON_ArrayForEach(step, steps)
-  {
-    check_measurement(step, block_us, "search step");
+  double largest = 0.0;
+  double failing = INFINITY;
+  for (int i = 0; i + 1 < count; ++i) {
+    const cJSON* const step = lines[i];
+    check(!strcmp(json_string(step, "search"), over), "step %d names the search", i);
+    check_measurement(step, false, "search step");
     const double size = json_number(step, over);
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(step, "realtime"))) {
       largest = (size > largest) ? size : largest;
@@ -2433,17 +2571,16 @@ check_search(const cJSON* root, const char* over)
       failing = (size < failing) ? size : failing;
     }
   }
-  check(json_number(search, "largest") == largest,
+  check(json_number(answer, "largest") == largest,
         "largest is the largest step that holds (%g)",
         largest);
   const cJSON* const smallest =
-    cJSON_GetObjectItemCaseSensitive(search, "smallest_failing");
+    cJSON_GetObjectItemCaseSensitive(answer, "smallest_failing");
   check(isinf(failing) ? cJSON_IsNull(smallest)
                        : (cJSON_IsNumber(smallest) &&
                           smallest->valuedouble == failing),
         "smallest_failing is the smallest step that fails");
-
-  const cJSON* const result = cJSON_GetObjectItemCaseSensitive(root, "result");
+  const cJSON* const result = cJSON_GetObjectItemCaseSensitive(answer, "result");
   check(largest > 0.0 ? (cJSON_IsObject(result) &&
                          json_number(result, over) == largest)
                       : cJSON_IsNull(result),
@@ -2453,18 +2590,23 @@ check_search(const cJSON* root, const char* over)
 static void
 test_bench(void)
 {
-  // Text: every figure, on the CPU asked for.
+  // Text, one measurement: every figure, on the CPU asked for.
   RunResult result = expect_status(
     0, NULL, ARGS("bench", "--lstm", "4", "--seconds", "0.05", "--backend", "cpu"));
   static const char* const lines[] = {"machine:",
-                                      "backend:           cpu (asked cpu)",
+                                      "cpu backend:       SIMD kernels: ",
+                                      "backend:           cpu (asked cpu), kernels ",
                                       "layers:            LSTM 4 > Dense 1",
                                       "streams:           1",
                                       "block:             128 frames at 48000 Hz",
                                       "measured:          19 blocks",
                                       "block latency:     p50 ",
+                                      "time a sample:     ",
                                       "real-time factor:  ",
-                                      "real time:         "};
+                                      "real time:         ",
+                                      "vs cpu-ref:        ",
+                                      "over 4480 frames of stream 0",
+                                      "engine memory:     "};
   for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
     if (!check(contains(result.out, lines[i]), "bench prints \"%s\"", lines[i])) {
       show_output(&result);
@@ -2472,106 +2614,163 @@ test_bench(void)
   }
   run_result_free(&result);
 
-  // JSON of a synthetic model: the machine, the settings and the figures.
-  cJSON* root = bench_json(ARGS("bench",
-                                "--gru",
-                                "4",
-                                "--layers",
-                                "2",
-                                "--inputs",
-                                "2",
-                                "--streams",
-                                "3",
-                                "--block",
-                                "32",
-                                "--seconds",
-                                "0.05",
-                                "--backend",
-                                "cpu",
-                                "--pipelined",
-                                "--json"));
-  if (root) {
-    const cJSON* const machine =
-      cJSON_GetObjectItemCaseSensitive(root, "machine");
-    check(json_string(machine, "cpu")[0] && json_number(machine, "cores") >= 1,
-          "machine: cpu model and cores");
-    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(machine, "gpu")),
-          "machine.gpu is null on the cpu");
-    const cJSON* const backend =
-      cJSON_GetObjectItemCaseSensitive(root, "backend");
-    check(!strcmp(json_string(backend, "asked"), "cpu") &&
-            !strcmp(json_string(backend, "used"), "cpu"),
-          "backend asked and used: cpu");
-    const cJSON* const model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    check(!strcmp(json_string(model, "layers"), "GRU 4 > GRU 4 > Dense 1") &&
-            json_number(model, "inputs") == 2.0 &&
-            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(model, "path")),
-          "model: 2 GRU layers of 4 and a Dense head, 2 inputs, no file");
-    check(json_number(root, "block") == 32.0 &&
-            json_number(root, "rate") == 48000.0 &&
-            json_number(root, "seconds") == 0.05 &&
-            !strcmp(json_string(root, "streaming"), "pipelined") &&
-            json_number(root, "latency_frames") == 32.0,
-          "settings: block 32 at 48 kHz, 0.05 s, pipelined with 32 frames");
-    json_string(root, "date");
-    const double block_us = json_number(root, "block_us");
-    check(fabs(block_us - 1e6 * 32.0 / 48000.0) < 1e-6, "block_us");
-    const cJSON* const m = cJSON_GetObjectItemCaseSensitive(root, "result");
-    check_measurement(m, block_us, "result");
-    check(json_number(m, "streams") == 3.0 && json_number(m, "units") == 4.0 &&
-            json_number(m, "blocks") == 75.0,
-          "result: 3 streams of 4 units, 75 blocks of 32 frames in 0.05 s");
-    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "search")),
-          "no search");
-  }
-  cJSON_Delete(root);
+  // Text, several: a table with a row each.
+  result = expect_status(0,
+                         NULL,
+                         ARGS("bench",
+                              "--lstm",
+                              "4",
+                              "--streams",
+                              "2,1",
+                              "--seconds",
+                              "0.02",
+                              "--backend",
+                              "cpu,cpu-ref"));
+  check(contains(result.out, "ns/sample") && contains(result.out, "RT factor") &&
+          contains(result.out, "max |err|") && contains(result.out, "x 1 str") &&
+          count_occurrences(result.out, "\nLSTM 4 > Dense 1 ") == 4 &&
+          contains(result.out, " cpu-ref  scalar        2   128 "),
+        "bench --streams 2,1 --backend cpu,cpu-ref prints a table of 4 rows");
+  run_result_free(&result);
 
-  // A model file.
-  const char* const model = knob_model();
-  root =
-    bench_json(ARGS("bench", "-m", model, "--seconds", "0.02", "--json"));
-  if (root) {
-    const cJSON* const m = cJSON_GetObjectItemCaseSensitive(root, "model");
-    check(!strcmp(json_string(m, "path"), model) &&
-            !strcmp(json_string(m, "layers"), "LSTM 5 > Dense 1"),
-          "model: the file's path and layers");
-    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(root, "result"), "units")),
-          "result.units is null for a file");
+  // JSON of a synthetic model: one line, the settings and the figures.
+  cJSON* out[MAX_BENCH_LINES];
+  int    count = bench_lines(ARGS("bench",
+                               "--gru",
+                               "4",
+                               "--layers",
+                               "2",
+                               "--inputs",
+                               "2",
+                               "--streams",
+                               "3",
+                               "--block",
+                               "32",
+                               "--seconds",
+                               "0.05",
+                               "--backend",
+                               "cpu",
+                               "--pipelined",
+                               "--json"),
+                          out);
+  if (check(count == 1, "bench --json of one measurement prints 1 line")) {
+    const cJSON* const m = out[0];
+    check_measurement(m, true, "gru");
+    check(!strcmp(json_string(m, "backend_asked"), "cpu") &&
+            !strcmp(json_string(m, "backend"), "cpu"),
+          "backend asked and used: cpu");
+    check(!strcmp(json_string(m, "model"), "GRU 4 > GRU 4 > Dense 1") &&
+            !strcmp(json_string(m, "layers"), "GRU 4 > GRU 4 > Dense 1") &&
+            json_number(m, "inputs") == 2.0 && json_number(m, "units") == 4.0 &&
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "path")),
+          "model: 2 GRU layers of 4 and a Dense head, 2 inputs, no file");
+    check(json_number(m, "block") == 32.0 && json_number(m, "rate") == 48000.0 &&
+            json_number(m, "seconds") == 0.05 &&
+            !strcmp(json_string(m, "streaming"), "pipelined") &&
+            json_number(m, "latency_frames") == 32.0,
+          "settings: block 32 at 48 kHz, 0.05 s, pipelined with 32 frames");
+    check(json_number(m, "streams") == 3.0 && json_number(m, "blocks") == 75.0,
+          "3 streams, 75 blocks of 32 frames in 0.05 s");
+    // 16 + 75 calls of 32 frames, less the 32 frames of latency.
+    check(json_number(m, "error_frames") == 91.0 * 32.0 - 32.0 &&
+            json_number(m, "error_streams") == 2.0,
+          "the check compares streams 0 and 2 over every frame out");
+    check(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "gpu")) &&
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "cost_vs_one_stream")),
+          "no gpu, and no 1-stream row to compare with");
+    check(json_number(m, "engine_bytes_per_stream") >= 2.0 * 4.0 * 4.0,
+          "a stream more takes at least its state (2 layers of 4 floats)");
   }
-  cJSON_Delete(root);
+  free_lines(out, count);
+
+#if defined(__x86_64__)
+  // A forced kernel set is the one reported.
+  setenv("STATEWAVE_CPU_KERNELS", "sse2", 1);
+  count = bench_lines(
+    ARGS("bench", "--lstm", "8", "--seconds", "0.02", "--backend", "cpu", "--json"),
+    out);
+  unsetenv("STATEWAVE_CPU_KERNELS");
+  if (count == 1) {
+    check(!strcmp(json_string(out[0], "kernels"), "sse2"),
+          "STATEWAVE_CPU_KERNELS=sse2: kernels sse2");
+    check_measurement(out[0], true, "sse2");
+  }
+  free_lines(out, count);
+#endif
+
+  // --backend all: cpu and cpu-ref (and a usable GPU backend), each at
+  // every stream count, the cost against 1 stream where there is one.
+  count = bench_lines(ARGS("bench",
+                           "--rnn",
+                           "6",
+                           "--streams",
+                           "1,2",
+                           "--block",
+                           "16,64",
+                           "--seconds",
+                           "0.02",
+                           "--backend",
+                           "all",
+                           "--json"),
+                      out);
+  int seen_cpu = 0;
+  int seen_ref = 0;
+  for (int i = 0; i < count; ++i) {
+    check_measurement(out[i], true, "all");
+    const char* const asked = json_string(out[i], "backend_asked");
+    seen_cpu += !strcmp(asked, "cpu");
+    seen_ref += !strcmp(asked, "cpu-ref");
+    const double cost = json_number(out[i], "cost_vs_one_stream");
+    check(json_number(out[i], "streams") == 1.0 ? cost == 1.0
+                                                : (cost > 0.0 && isfinite(cost)),
+          "cost_vs_one_stream is 1 for 1 stream, else positive");
+  }
+  check(seen_cpu == 4 && seen_ref == 4 && count >= 8 && count % 4 == 0,
+        "--backend all: 4 rows (2 blocks x 2 stream counts) per backend");
+  free_lines(out, count);
+
+  // A model file: its path is the model.
+  const char* const model = knob_model();
+  count = bench_lines(ARGS("bench", "-m", model, "--seconds", "0.02", "--json"), out);
+  if (count == 1) {
+    check_measurement(out[0], true, "file");
+    check(!strcmp(json_string(out[0], "model"), model) &&
+            !strcmp(json_string(out[0], "path"), model) &&
+            !strcmp(json_string(out[0], "layers"), "LSTM 5 > Dense 1") &&
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(out[0], "units")),
+          "model: the file's path and layers, no units");
+  }
+  free_lines(out, count);
 
   // Searches: bounded, and their answer is their steps'.
-  root = bench_json(ARGS("bench",
-                         "--lstm",
-                         "8",
-                         "--block",
-                         "64",
-                         "--seconds",
-                         "0.02",
-                         "--backend",
-                         "cpu",
-                         "--max-streams",
-                         "--json"));
-  if (root) {
-    check_search(root, "streams");
-  }
-  cJSON_Delete(root);
-  root = bench_json(ARGS("bench",
-                         "--rnn",
-                         "4",
-                         "--block",
-                         "64",
-                         "--seconds",
-                         "0.02",
-                         "--backend",
-                         "cpu",
-                         "--max-units",
-                         "--json"));
-  if (root) {
-    check_search(root, "units");
-  }
-  cJSON_Delete(root);
+  count = bench_lines(ARGS("bench",
+                           "--lstm",
+                           "8",
+                           "--block",
+                           "64",
+                           "--seconds",
+                           "0.02",
+                           "--backend",
+                           "cpu",
+                           "--max-streams",
+                           "--json"),
+                      out);
+  check_search(out, count, "streams");
+  free_lines(out, count);
+  count = bench_lines(ARGS("bench",
+                           "--rnn",
+                           "4",
+                           "--block",
+                           "64",
+                           "--seconds",
+                           "0.02",
+                           "--backend",
+                           "cpu",
+                           "--max-units",
+                           "--json"),
+                      out);
+  check_search(out, count, "units");
+  free_lines(out, count);
   result = expect_status(
     0,
     NULL,
@@ -2582,7 +2781,6 @@ test_bench(void)
   run_result_free(&result);
 
   // Usage errors name the option and what was expected.
-  expect_error(2, "missing a model", ARGS("bench"));
   expect_error(2,
                "--lstm and --gru: expected one of",
                ARGS("bench", "--lstm", "4", "--gru", "4"));
@@ -2593,8 +2791,22 @@ test_bench(void)
                "--layers applies to --lstm",
                ARGS("bench", "-m", model, "--layers", "2"));
   expect_error(2,
+               "--layers applies to --lstm, --gru and --rnn, not to the "
+               "standard set",
+               ARGS("bench", "--layers", "2"));
+  expect_error(2,
                "--max-units needs a synthetic model",
                ARGS("bench", "-m", model, "--max-units"));
+  expect_error(2,
+               "--max-streams needs one model",
+               ARGS("bench", "--max-streams"));
+  expect_error(2,
+               "--max-streams: expected one --streams, one --block and one "
+               "--backend",
+               ARGS("bench", "--lstm", "4", "--max-streams", "--streams", "1,2"));
+  expect_error(2,
+               "expected one --streams, one --block and one --backend",
+               ARGS("bench", "--lstm", "4", "--max-units", "--backend", "all"));
   expect_error(2,
                "expected one search",
                ARGS("bench", "--lstm", "4", "--max-units", "--max-streams"));
@@ -2604,6 +2816,23 @@ test_bench(void)
   expect_error(2,
                "--streams '0': expected an integer in 1..65536",
                ARGS("bench", "--lstm", "4", "--streams", "0"));
+  expect_error(2,
+               "--streams 'x': expected an integer in 1..65536, or a "
+               "comma-separated list",
+               ARGS("bench", "--lstm", "4", "--streams", "2,x"));
+  expect_error(2,
+               "--streams '': expected an integer",
+               ARGS("bench", "--lstm", "4", "--streams", "2,"));
+  expect_error(2,
+               "--block '0': expected an integer in 1..65536",
+               ARGS("bench", "--lstm", "4", "--block", "128,0"));
+  expect_error(2,
+               "expected at most 16 values",
+               ARGS("bench",
+                    "--lstm",
+                    "4",
+                    "--streams",
+                    "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"));
   expect_error(2,
                "--seconds '0': expected a number above 0",
                ARGS("bench", "--lstm", "4", "--seconds", "0"));
@@ -2617,13 +2846,73 @@ test_bench(void)
                "frames a call; expected at most",
                ARGS("bench", "--lstm", "4", "--streams", "65536", "-b", "512"));
   expect_error(2,
+               "frames a call; expected at most",
+               ARGS("bench", "--streams", "1,65536", "-b", "64,512"));
+  expect_error(2,
                "--arch applies to --model",
                ARGS("bench", "--lstm", "4", "--arch", model));
   expect_error(2,
-               "--backend 'gpu': expected auto, cpu, cpu-ref, cudnn or fused",
+               "--backend 'gpu': expected auto, cpu, cpu-ref, cudnn or fused, "
+               "a comma-separated list of them, or all",
                ARGS("bench", "--lstm", "4", "--backend", "gpu"));
+  expect_error(2,
+               "--backend 'tpu': expected auto",
+               ARGS("bench", "--lstm", "4", "--backend", "cpu,tpu"));
+  expect_error(2, "--frobnicate", ARGS("bench", "--frobnicate"));
   expect_error(2, "unexpected argument 'x'", ARGS("bench", "--lstm", "4", "x"));
   expect_error(1, "no-such.json", ARGS("bench", "-m", work_path("no-such.json")));
+}
+
+/**
+   bench with no model: the standard set of issue 8 on the cpu, each model
+   once and LSTM 40 and LSTM 128 also at 2, 8 and 64 streams, every row
+   within 1e-5 of cpu-ref.
+*/
+static void
+test_bench_set(void)
+{
+  static const struct {
+    const char* model;
+    double      streams;
+  } expected[] = {
+    {"LSTM 40 > Dense 1", 1},  {"LSTM 40 > Dense 1", 2},
+    {"LSTM 40 > Dense 1", 8},  {"LSTM 40 > Dense 1", 64},
+    {"GRU 40 > Dense 1", 1},   {"LSTM 16 > Dense 1", 1},
+    {"LSTM 128 > Dense 1", 1}, {"LSTM 128 > Dense 1", 2},
+    {"LSTM 128 > Dense 1", 8}, {"LSTM 128 > Dense 1", 64},
+    {"LSTM 64 > LSTM 64 > Dense 1", 1},
+  };
+  const int rows = (int)(sizeof(expected) / sizeof(expected[0]));
+
+  cJSON*    out[MAX_BENCH_LINES];
+  const int count = bench_lines(ARGS("bench", "--seconds", "0.01", "--json"), out);
+  if (check(count == rows, "the standard set is %d rows, got %d", rows, count)) {
+    for (int i = 0; i < rows; ++i) {
+      char what[64];
+      snprintf(what, sizeof(what), "row %d", i + 1);
+      check_measurement(out[i], true, what);
+      check(!strcmp(json_string(out[i], "model"), expected[i].model) &&
+              json_number(out[i], "streams") == expected[i].streams &&
+              json_number(out[i], "block") == 128.0 &&
+              !strcmp(json_string(out[i], "backend_asked"), "cpu"),
+            "row %d: %s at %g streams on the cpu",
+            i + 1,
+            expected[i].model,
+            expected[i].streams);
+      const double cost = json_number(out[i], "cost_vs_one_stream");
+      check(cost > 0.0 && isfinite(cost), "row %d: cost_vs_one_stream", i + 1);
+    }
+  }
+  free_lines(out, count);
+
+  // --streams replaces the stream counts of every model; text is a table.
+  RunResult result = expect_status(
+    0, NULL, ARGS("bench", "--seconds", "0.005", "--streams", "3"));
+  check(count_lines(result.out ? result.out : "") > 5 &&
+          count_occurrences(result.out, "   3   128 ") == 5 &&
+          contains(result.out, "\nLSTM 64 > LSTM 64 > Dense 1 "),
+        "bench --streams 3: the 5 models at 3 streams");
+  run_result_free(&result);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2656,6 +2945,7 @@ static const TestCase cases[] = {
   {"backend_option", test_backend_option},
   {"pipelined", test_pipelined},
   {"bench", test_bench},
+  {"bench_set", test_bench_set},
 };
 
 int
