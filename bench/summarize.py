@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Collects the `statewave bench --json` reports of one bench/run.sh run into
-one JSON file and a markdown summary. Standard library only."""
+one JSON file and a markdown summary. Standard library only.
+
+Each report is the list of the JSON objects `statewave bench --json` printed,
+one a line: a measurement, or a search's steps followed by its answer."""
 
 import argparse
 import json
@@ -15,7 +18,8 @@ def load_runs(manifest):
             report = None
             if figure != "skipped":
                 with open(path, encoding="utf-8") as file:
-                    report = json.load(file)
+                    report = [json.loads(text) for text in file
+                              if text.strip()]
             runs.append((figure, backend, mode, report))
     return runs
 
@@ -24,30 +28,30 @@ def us(value):
     return f"{value:.1f}"
 
 
-def used(report):
+def used(line):
     """The backend that ran, and the one asked for when it differs."""
-    backend = report["backend"]
-    if backend["used"] == backend["asked"]:
-        return backend["used"]
-    return f"{backend['used']} (asked {backend['asked']})"
+    if line["backend"] == line["backend_asked"]:
+        return line["backend"]
+    return f"{line['backend']} (asked {line['backend_asked']})"
 
 
 def latency_table(runs):
     rows = [
         "| backend | streaming | block | block duration µs | p50 µs | p99 µs "
-        "| max µs | median RTF | real time |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| max µs | ns/sample | real-time factor | real time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for figure, _, mode, report in runs:
         if figure != "latency":
             continue
-        result = report["result"]
+        line = report[-1]
         rows.append(
-            f"| {used(report)} | {mode} | {report['block']} "
-            f"| {us(report['block_us'])} | {us(result['p50_us'])} "
-            f"| {us(result['p99_us'])} | {us(result['max_us'])} "
-            f"| {result['rtf_median']:.4f} "
-            f"| {'holds' if result['realtime'] else 'fails'} |")
+            f"| {used(line)} | {mode} | {line['block']} "
+            f"| {us(line['block_us'])} | {us(line['p50_us'])} "
+            f"| {us(line['p99_us'])} | {us(line['max_us'])} "
+            f"| {line['ns_per_sample']:.1f} "
+            f"| {line['realtime_factor']:.2f} "
+            f"| {'holds' if line['realtime'] else 'fails'} |")
     return rows
 
 
@@ -60,23 +64,25 @@ def search_table(runs, figure, over):
     for name, _, mode, report in runs:
         if name != figure:
             continue
-        search = report["search"]
-        result = report["result"]
-        failing = search["smallest_failing"]
+        answer = report[-1]
+        result = answer["result"]
+        failing = answer["smallest_failing"]
         rows.append(
-            f"| {used(report)} | {mode} | {search['largest']} "
+            f"| {used(answer)} | {mode} | {answer['largest']} "
             f"| {failing if failing is not None else '-'} "
-            f"| {search['stopped_by']} "
+            f"| {answer['stopped_by']} "
             f"| {us(result['p50_us']) if result else '-'} "
             f"| {us(result['p99_us']) if result else '-'} "
-            f"| {len(search['steps'])} |")
+            f"| {answer['steps']} |")
     return rows
 
 
 def machine_lines(runs, backends, args):
-    reports = [report for _, _, _, report in runs if report]
-    machine = reports[0]["machine"] if reports else {}
-    gpus = sorted({r["machine"]["gpu"] for r in reports if r["machine"]["gpu"]})
+    # Every measurement line names the machine; a search's answer does not.
+    lines_run = [line for _, _, _, report in runs if report
+                 for line in report if "cpu" in line]
+    machine = lines_run[0] if lines_run else {}
+    gpus = sorted({line["gpu"] for line in lines_run if line.get("gpu")})
     lines = [
         f"- CPU: {machine.get('cpu', 'unknown')}, "
         f"{machine.get('cores', '?')} cores",
@@ -87,7 +93,7 @@ def machine_lines(runs, backends, args):
             f"- backend {backend['name']}: built "
             f"{'yes' if backend['built'] else 'no'}, usable "
             f"{'yes' if backend['usable'] else 'no'}: {backend['detail']}")
-    version = reports[0]["statewave"] if reports else "?"
+    version = machine.get("statewave", "?")
     lines += [
         f"- statewave {version} (commit {args.commit}); {args.seconds} s of "
         f"audio per measurement; `{args.command}`",
