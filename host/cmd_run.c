@@ -1090,12 +1090,24 @@ run_session(Run* const run, SwModel* model, const LiveModelRequest* first)
   return run->end == END_ERROR ? CLI_EXIT_FAILURE : CLI_EXIT_SUCCESS;
 }
 
+/* What an abandoned stream's callback may still be using (see
+   teardown()): kept here, reachable, until the process exits. */
+static LiveState* left_to_exit = NULL;
+
 static void
 teardown(Run* const run)
 {
   loader_free(run->loader);
   run->loader = NULL;
   if (run->audio) {
+    /* A stream that ended by itself (the server went away) was not
+       stopped: its audio thread may still be inside a callback using the
+       live state and its engines, and nothing says when it has left. They
+       stay, like the stream, until the process exits. */
+    if (audio_backend_abandoned(run->audio)) {
+      left_to_exit = run->live;
+      run->live    = NULL;
+    }
     audio_backend_free(run->audio); /* closes the stream */
     run->audio = NULL;
   }

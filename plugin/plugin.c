@@ -9,6 +9,7 @@
 #include <lv2/state/state.h>
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +21,41 @@
 const char*
 plugin_model_path(const Plugin* const self)
 {
-  return self->paths[atomic_load_explicit(&self->path_index,
-                                          memory_order_acquire)];
+  return self->path;
+}
+
+void
+plugin_publish_model_path(Plugin* const self)
+{
+  if (self->shared_path_stale &&
+      !atomic_flag_test_and_set_explicit(&self->shared_path_lock,
+                                         memory_order_acquire)) {
+    memcpy(self->shared_path, self->path, strlen(self->path) + 1U);
+    atomic_flag_clear_explicit(&self->shared_path_lock, memory_order_release);
+    self->shared_path_stale = false;
+  }
 }
 
 void
 plugin_set_model_path(Plugin* const self, const char* const path)
 {
-  const int next = 1 - atomic_load_explicit(&self->path_index,
-                                            memory_order_relaxed);
   const size_t length = strlen(path);
   const size_t n = length < SW_LV2_PATH_MAX - 1U ? length : SW_LV2_PATH_MAX - 1U;
-  memcpy(self->paths[next], path, n);
-  self->paths[next][n] = '\0';
-  atomic_store_explicit(&self->path_index, next, memory_order_release);
+  memcpy(self->path, path, n);
+  self->path[n]           = '\0';
+  self->shared_path_stale = true;
+  plugin_publish_model_path(self);
+}
+
+void
+plugin_copy_model_path(Plugin* const self, char* const out, const size_t size)
+{
+  while (atomic_flag_test_and_set_explicit(&self->shared_path_lock,
+                                           memory_order_acquire)) {
+    sched_yield(); /* the audio thread is copying 4 KiB at most */
+  }
+  snprintf(out, size, "%s", self->shared_path);
+  atomic_flag_clear_explicit(&self->shared_path_lock, memory_order_release);
 }
 
 static float
@@ -161,7 +183,7 @@ instantiate(const LV2_Descriptor* descriptor, const double rate,
   self->sample_rate = rate;
   self->max_block   = block_length_option(self, options);
   snprintf(self->bundle_path, sizeof(self->bundle_path), "%s", bundle_path);
-  atomic_init(&self->path_index, 0);
+  atomic_flag_clear(&self->shared_path_lock);
 
   SwProcessorConfig config = sw_processor_config_default();
   config.sample_rate       = rate;

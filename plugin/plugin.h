@@ -60,19 +60,37 @@ typedef struct {
   bool         notify_status;   /* send patch:Set status on the next run */
   char         status[SW_LV2_STATUS_MAX];
 
-  /* The playing model's path, for save(): written by the audio thread into
-     the buffer not being read, then published by flipping `path_index`. */
-  char         paths[2][SW_LV2_PATH_MAX];
-  atomic_int   path_index;
+  /* The playing model's path: the audio thread's own copy, and the copy
+     save() and restore() read on other threads. The audio thread writes
+     the shared copy only while holding `shared_path_lock`, which it only
+     tries to take (a reader holding it makes it try again next cycle:
+     `shared_path_stale`); readers copy it out under the same lock. */
+  char         path[SW_LV2_PATH_MAX];
+  char         shared_path[SW_LV2_PATH_MAX];
+  atomic_flag  shared_path_lock;
+  bool         shared_path_stale;
 } Plugin;
 
-/* The path of the model being played ("" for none). [any thread] */
+/* The path of the model being played ("" for none). [audio thread, or not
+   running] */
 const char*
 plugin_model_path(const Plugin* self);
 
-/* Publish `path` as the playing model's. [audio thread, or not running] */
+/* Set `path` as the playing model's and publish it for other threads now
+   or, if one is reading it, on a later cycle. [audio thread, or not
+   running] */
 void
 plugin_set_model_path(Plugin* self, const char* path);
+
+/* Publish a path that could not be published before. [audio thread] */
+void
+plugin_publish_model_path(Plugin* self);
+
+/* Copy the playing model's path as last published into `out`. Waits while
+   the audio thread writes it (a copy of at most 4 KiB). [any thread but
+   the audio thread] */
+void
+plugin_copy_model_path(Plugin* self, char* out, size_t size);
 
 /* Ask the worker behind `schedule` to load `path` with the ports' settings
    (false when there is no worker or the message does not fit). [audio
@@ -81,8 +99,9 @@ bool
 plugin_schedule_load(const Plugin* self, const LV2_Worker_Schedule* schedule,
                      const char* path, uint32_t length);
 
-/* After each block: offer a waiting model to the processor and send a
-   retired one to the worker to be freed. [audio thread] */
+/* Before and after each block: publish the model path if a reader held it
+   back, offer a waiting model to the processor and send a retired one to
+   the worker to be freed. [audio thread] */
 void
 plugin_swap_models(Plugin* self);
 

@@ -36,7 +36,7 @@ save(LV2_Handle instance, LV2_State_Store_Function store,
     return LV2_STATE_ERR_NO_FEATURE;
   }
   char          path[SW_LV2_PATH_MAX];
-  snprintf(path, sizeof(path), "%s", plugin_model_path(self));
+  plugin_copy_model_path(self, path, sizeof(path));
   if (!path[0]) {
     return LV2_STATE_SUCCESS;
   }
@@ -112,9 +112,11 @@ restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,
   }
 
   const LoadRequest request = plugin_load_request(self);
+  char              playing[SW_LV2_PATH_MAX];
+  plugin_copy_model_path(self, playing, sizeof(playing));
   if (request.backend == atomic_load_explicit(&self->backend_asked,
                                               memory_order_relaxed) &&
-      same_file(path, plugin_model_path(self))) {
+      same_file(path, playing)) {
     return LV2_STATE_SUCCESS; /* already playing (the default state) */
   }
   if (self->activated && schedule) {

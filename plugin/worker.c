@@ -150,6 +150,7 @@ plugin_work_response(LV2_Handle instance, const uint32_t size,
 void
 plugin_swap_models(Plugin* const self)
 {
+  plugin_publish_model_path(self);
   if (self->schedule) {
     const uint32_t pending = self->num_doomed;
     self->num_doomed       = 0;

@@ -103,9 +103,16 @@ AudioStatus
 audio_backend_start(AudioBackend* backend, AudioProcessFunc process,
                     void* user, char* err, size_t err_size);
 
-/* Stop calling `process` (returns once no callback runs). */
+/* Stop calling `process` (returns once no callback runs). A stream that
+   ended by itself (the device or server went away) cannot be stopped: it
+   is abandoned, and nothing says when its last callback has returned. */
 void
 audio_backend_stop(AudioBackend* backend);
+
+/* Whether the stream was abandoned (see audio_backend_stop): what its
+   callback uses must then be left to the process's exit. */
+bool
+audio_backend_abandoned(const AudioBackend* backend);
 
 /* Whether the stream still runs (false after the device or server went). */
 bool

@@ -567,6 +567,12 @@ audio_backend_stop(AudioBackend* const backend)
 }
 
 bool
+audio_backend_abandoned(const AudioBackend* const backend)
+{
+  return backend->abandoned;
+}
+
+bool
 audio_backend_running(AudioBackend* const backend)
 {
   return backend->stream && Pa_IsStreamActive(backend->stream) == 1;
