@@ -38,6 +38,17 @@
 
 set -euo pipefail
 
+# SW_TEST_HOST_PRELOAD: set in a sanitizer build, where the plugin needs the
+# sanitizer's runtime in its host process. Ardour 7 deadlocks at start with
+# AddressSanitizer's runtime preloaded (a futex wait during its own start-up,
+# before any plugin loads: seen with a Lua script that only prints), so this
+# test cannot run there; the sanitized plugin runs in lv2apply (bundle test)
+# and jalv instead.
+if [ -n "${SW_TEST_HOST_PRELOAD:-}" ]; then
+  echo "SKIP: Ardour 7 cannot start with the AddressSanitizer runtime preloaded (it deadlocks in its start-up); the plugin is checked under ASan in lv2apply and jalv"
+  exit 77
+fi
+
 if [ $# -ne 2 ]; then
   echo "usage: $0 BUNDLE_PARENT STATEWAVE" >&2
   exit 2

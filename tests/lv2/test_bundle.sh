@@ -5,6 +5,10 @@
 #
 # usage: test_bundle.sh BUILD_DIR LV2DIR STATEWAVE WAV_DIFF DEFAULT_MODEL
 set -euo pipefail
+
+# SW_TEST_HOST_PRELOAD: in a sanitizer build, the sanitizer's runtime, which
+# the plugin expects in its host process; preloaded into the LV2 host
+# programs (built without it) and nothing else. Empty otherwise.
 build=$1 lv2dir=$2 statewave=$3 wav_diff=$4 default_model=$5
 presets_dir=$(dirname "$default_model")
 
@@ -52,7 +56,7 @@ grep -q "Symbol: *in_l\$" "$tmp/info.txt" && grep -q "Symbol: *out_r\$" "$tmp/in
 echo "# lv2apply == statewave process"
 sox -n -r 48000 -c 1 -b 32 -e floating-point "$tmp/in.wav" \
   synth 2 sine 110:1760 vol 0.7 2>/dev/null
-lv2apply -i "$tmp/in.wav" -o "$tmp/plugin.wav" https://statewave.dev/plugins/mono
+LD_PRELOAD="${SW_TEST_HOST_PRELOAD:-}" lv2apply -i "$tmp/in.wav" -o "$tmp/plugin.wav" https://statewave.dev/plugins/mono
 "$statewave" process -m "$default_model" -s float "$tmp/in.wav" "$tmp/engine.wav" >/dev/null
 "$wav_diff" "$tmp/plugin.wav" "$tmp/engine.wav" 1e-6
 # And it is not the dry signal.

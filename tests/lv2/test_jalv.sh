@@ -38,6 +38,10 @@
 
 set -euo pipefail
 
+# SW_TEST_HOST_PRELOAD: in a sanitizer build, the sanitizer's runtime, which
+# the plugin expects in its host process; preloaded into the LV2 host
+# programs (built without it) and nothing else. Empty otherwise.
+
 if [ $# -ne 3 ]; then
   echo "usage: $0 LV2_BUNDLE_PARENT STATEWAVE MODEL_B" >&2
   exit 2
@@ -191,7 +195,7 @@ start_plugin() {
     default_preset="$STEREO/presets/default-overdrive"
     b_preset=urn:statewave-test:stereo-b
   fi
-  jalv -x -n "$client" "$uri" <"$tmp/ctl" >"$tmp/jalv-$client.log" 2>&1 3>&- 4>&- &
+  LD_PRELOAD="${SW_TEST_HOST_PRELOAD:-}" jalv -x -n "$client" "$uri" <"$tmp/ctl" >"$tmp/jalv-$client.log" 2>&1 3>&- 4>&- &
   jalv_pid=$!
   client_pids+=("$jalv_pid")
   playing=default
