@@ -6,8 +6,8 @@
    exactly max_block frames, for any split into calls; that an unusable
    backend asked for runs on the CPU and says why; and what auto reports. */
 
-#include "backend.h"
 #include "cuda_models.h"
+#include "flaky_backend.h"
 #include "model_impl.h"
 
 #include <stdio.h>
@@ -29,134 +29,6 @@ static int failures = 0;
       ++failures;                                                \
     }                                                            \
   } while (0)
-
-/* The stand-in: the CPU backend, failing from block `fail_at` on, at the
-   stage `fail_stage`; submit keeps the input and collect computes it, as a
-   device would between the two. */
-enum { FAIL_IN_PROCESS, FAIL_IN_SUBMIT, FAIL_IN_COLLECT };
-static uint32_t fail_at    = 5;
-static int      fail_stage = FAIL_IN_PROCESS;
-static bool     usable     = true;
-
-typedef struct {
-  void*    cpu;
-  uint32_t blocks;
-  float*   pending_in;
-  uint32_t pending_frames;
-  size_t   in_floats;
-} Flaky;
-
-static bool
-flaky_probe(char* const detail, const size_t size)
-{
-  snprintf(detail, size, usable ? "a test stand-in" : "no test device here");
-  return usable;
-}
-
-static SwStatus
-flaky_create(const SwModel* const model, const uint32_t streams,
-             const uint32_t max_block, void** const context, SwError* const err)
-{
-  Flaky* const f = (Flaky*)calloc(1, sizeof(Flaky));
-  f->in_floats   = (size_t)streams * max_block * model->input_width;
-  f->pending_in  = (float*)calloc(f->in_floats, sizeof(float));
-  *context       = f;
-  return sw_cpu_backend.create(model, streams, max_block, &f->cpu, err);
-}
-
-static void
-flaky_destroy(void* const context)
-{
-  Flaky* const f = (Flaky*)context;
-  sw_cpu_backend.destroy(f->cpu);
-  free(f->pending_in);
-  free(f);
-}
-
-static void
-flaky_reset(void* const context, const uint32_t stream)
-{
-  sw_cpu_backend.reset(((Flaky*)context)->cpu, stream);
-}
-
-static bool
-fails_now(Flaky* const f, const int stage)
-{
-  return stage == fail_stage && f->blocks >= fail_at;
-}
-
-static SwStatus
-flaky_process(void* const context, const float* const in, float* const out,
-              const uint32_t frames, uint64_t* const resets)
-{
-  Flaky* const f = (Flaky*)context;
-  if (fails_now(f, FAIL_IN_PROCESS) || fails_now(f, FAIL_IN_SUBMIT) ||
-      fails_now(f, FAIL_IN_COLLECT)) {
-    return SW_ERR_BACKEND;
-  }
-  ++f->blocks;
-  return sw_cpu_backend.process(f->cpu, in, out, frames, resets);
-}
-
-static SwStatus
-flaky_submit(void* const context, const float* const in, const uint32_t frames)
-{
-  Flaky* const f = (Flaky*)context;
-  if (fails_now(f, FAIL_IN_SUBMIT) || fails_now(f, FAIL_IN_PROCESS)) {
-    return SW_ERR_BACKEND;
-  }
-  memcpy(f->pending_in, in, f->in_floats * sizeof(float));
-  f->pending_frames = frames;
-  return SW_SUCCESS;
-}
-
-static SwStatus
-flaky_collect(void* const context, float* const out, uint64_t* const resets)
-{
-  Flaky* const f = (Flaky*)context;
-  if (fails_now(f, FAIL_IN_COLLECT)) {
-    return SW_ERR_BACKEND;
-  }
-  ++f->blocks;
-  return sw_cpu_backend.process(f->cpu, f->pending_in, out, f->pending_frames,
-                                resets);
-}
-
-static const char*
-flaky_failure(void* const context)
-{
-  (void)context;
-  return "simulated device loss";
-}
-
-static void
-flaky_get_state(void* const context, const uint32_t stream,
-                const uint32_t layer, float* const dst)
-{
-  sw_cpu_backend.get_state(((Flaky*)context)->cpu, stream, layer, dst);
-}
-
-static void
-flaky_set_state(void* const context, const uint32_t stream,
-                const uint32_t layer, const float* const src)
-{
-  sw_cpu_backend.set_state(((Flaky*)context)->cpu, stream, layer, src);
-}
-
-static const SwBackendIface flaky_backend = {
-  .name      = "fused",
-  .kind      = SW_BACKEND_FUSED,
-  .probe     = flaky_probe,
-  .create    = flaky_create,
-  .destroy   = flaky_destroy,
-  .reset     = flaky_reset,
-  .process   = flaky_process,
-  .submit    = flaky_submit,
-  .collect   = flaky_collect,
-  .failure   = flaky_failure,
-  .get_state = flaky_get_state,
-  .set_state = flaky_set_state,
-};
 
 static SwEngine*
 make_engine(const SwModel* const model, const SwBackendKind kind,
@@ -188,8 +60,8 @@ check_fallback(const SwModel* const model, const SwStreamingMode streaming,
 {
   const uint32_t I = model->input_width;
   const uint32_t O = model->output_width;
-  fail_stage       = stage;
-  fail_at          = 5;
+  flaky_fail_stage = stage;
+  flaky_fail_at    = 5;
   SwEngine* const engine = make_engine(model, SW_BACKEND_FUSED, streaming);
   EXPECT(!strcmp(sw_engine_backend_name(engine), "fused"),
          "the stand-in runs first, not %s", sw_engine_backend_name(engine));
@@ -269,7 +141,7 @@ main(void)
   }
 
   /* An unusable backend asked for by name: the CPU runs, and says why. */
-  usable = false;
+  flaky_usable = false;
   SwEngine* const fallback = make_engine(models[0].model, SW_BACKEND_FUSED,
                                          SW_STREAMING_SYNC);
   const char* const why = sw_engine_backend_note(fallback);
@@ -292,8 +164,8 @@ main(void)
   sw_engine_free(auto_none);
 
   /* Auto with a usable stand-in: timed against the CPU, the winner named. */
-  usable  = true;
-  fail_at = 1U << 30;
+  flaky_usable  = true;
+  flaky_fail_at = 1U << 30;
   SwEngine* const auto_timed = make_engine(models[0].model, SW_BACKEND_AUTO,
                                            SW_STREAMING_SYNC);
   const char* const timed = sw_engine_backend_note(auto_timed);

@@ -205,7 +205,10 @@ host_do_work(HostPlugin* const p)
       iface->work(handle, respond, p, message.size, message.data);
     }
     while (dequeue(&p->responses, &message)) {
+      /* The audio thread's call in a real host: the same rules as run(). */
+      rt_arm();
       iface->work_response(handle, message.size, message.data);
+      p->rt_violations += rt_disarm("plugin work_response()");
     }
   }
 }

@@ -48,7 +48,8 @@ typedef struct {
   HostQueue                responses;
   bool                     worker_enabled;
   LV2_Worker_Schedule      schedule;
-  /* Calls to run() that allocated, locked or opened (rt interposer). */
+  /* Calls that allocated, locked or opened in run() and work_response()
+     (rt interposer). */
   unsigned long            rt_violations;
   /* What the notify port said last. */
   char                     model_path[4096];

@@ -538,6 +538,8 @@ test_state(HostWorld* const world, const char* const model_source)
   float worst = plays_model(&b, model);
   CHECK(worst <= 1e-6f, "restored on the worker: plays %g away from %s",
         (double)worst, model);
+  CHECK(b.plugin->rt_violations == 0, "run() or work_response() broke the "
+        "real-time rules while a restore loaded on the worker");
   host_plugin_free(b.plugin);
 
   /* A restore while not running: loaded at once. */
@@ -562,7 +564,7 @@ test_state(HostWorld* const world, const char* const model_source)
         c.plugin->status);
   CHECK(strncmp(c.plugin->model_path, moved, strlen(moved)) == 0,
         "no worker: model \"%s\"", c.plugin->model_path);
-  CHECK(b.plugin == NULL || c.plugin->rt_violations == 0,
+  CHECK(c.plugin->rt_violations == 0,
         "run() broke the real-time rules after a restore");
   host_plugin_free(c.plugin);
 
