@@ -156,8 +156,16 @@ config_uint(const KerasBuild* const build, const KerasLayer* const layer,
     item = cJSON_GetArrayItem(item, 0);
   }
   const double number = cJSON_IsNumber(item) ? item->valuedouble : -1.0;
-  if (!cJSON_IsNumber(item) || number != (double)(uint32_t)number ||
-      number < (double)min || number > (double)max) {
+  const bool   fits    = number >= (double)min && number <= (double)max &&
+                    number == (double)(uint32_t)number;
+  if (cJSON_IsNumber(item) && !fits) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: layer \"%s\" (%s): %s is %.10g; expected a "
+                        "whole number in %u..%u",
+                        build->path, layer->name, layer->class_name, key,
+                        number, min, max);
+  }
+  if (!fits) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
                         "%s: layer \"%s\" (%s): %s is %s; expected a whole "
                         "number in %u..%u",

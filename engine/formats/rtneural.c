@@ -227,6 +227,13 @@ read_last_uint(const cJSON* const item, const char* const field,
     number      = n > 0 ? cJSON_GetArrayItem(item, n - 1) : NULL;
   }
   const double v = cJSON_IsNumber(number) ? number->valuedouble : (double)NAN;
+  if (cJSON_IsNumber(number) &&
+      !(v >= (double)min && v <= (double)max && v == floor(v))) {
+    return sw_error_set(err, SW_ERR_BAD_MODEL,
+                        "%s: %s %s %.10g; expected an integer %u..%u", path,
+                        field, number == item ? "is" : "ends in", v, min,
+                        max);
+  }
   if (!(v >= (double)min && v <= (double)max && v == floor(v))) {
     return sw_error_set(err, SW_ERR_BAD_MODEL,
                         "%s: %s is %s; expected an integer %u..%u (or an "

@@ -55,6 +55,9 @@ fuzz_lv2_urid(const char* const uri)
 
 static volatile size_t log_sink;
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 0)))
+#endif
 static int
 log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, va_list ap)
 {
@@ -66,6 +69,9 @@ log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, va_list ap)
   return n;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static int
 log_printf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, ...)
 {

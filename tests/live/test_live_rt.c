@@ -4,8 +4,9 @@
   LiveState, driven directly (no PortAudio), through everything a session
   does: steady play, model swaps by offer (crossfades, an offer replaced
   before it played), bypass on and off, resets, knob changes, xrun flags,
-  non-finite input, callbacks of odd sizes and longer than the block, and
-  a burst of commands larger than one callback takes. While armed, no
+  non-finite input, callbacks of odd sizes and longer than the block, a
+  burst of commands larger than one callback takes, and bursts of NaN and
+  Inf input (finite output, then bit for bit a twin state's). While armed, no
   thread may allocate, free, lock a mutex or open a file or socket; the
   control side's ring calls (live_send_*, live_next_event, live_read_stats)
   are armed too. Models are loaded and freed outside the armed windows, as
@@ -346,6 +347,66 @@ main(int argc, char** argv)
   check(sent && finite && seen.playing == 1 && seen.retired == 1,
         "offer while bypassed: PLAYING %u, RETIRED %u", seen.playing,
         seen.retired);
+
+  /* 11. A burst of NaN, then of Inf, on both channels, against a twin
+     state fed silence there and reset at the burst's end: finite all
+     along, and bit for bit the twin's before and after (every bad frame
+     resets the state). */
+  for (int kind = 0; kind < 2; ++kind) {
+    const float bad = kind == 0 ? NAN : INFINITY;
+    LiveState* const twin = live_state_new(&config, err, sizeof(err));
+    LiveModel* const a4   = load(argv[1], false);
+    LiveModel* const a5   = load(argv[1], false);
+    LiveState* const one  = live_state_new(&config, err, sizeof(err));
+    check(twin && one && live_state_install(one, a4->engine, a4, &a4->settings) &&
+            live_state_install(twin, a5->engine, a5, &a5->settings),
+          "burst: two states with the same model");
+    static float out_twin[CHANNELS][MAX_FRAMES];
+    float*       twin_rows[CHANNELS] = {out_twin[0], out_twin[1]};
+    static float in_twin[CHANNELS][MAX_FRAMES];
+    const float* twin_in[CHANNELS] = {in_twin[0], in_twin[1]};
+    float        largest = 0.0f;
+    finite               = true;
+    arm(kind == 0 ? "a burst of 640 frames of NaN, and its twin"
+                  : "a burst of 640 frames of Inf, and its twin");
+    for (uint32_t cb = 0; cb < 20U; ++cb) {
+      fill_input();
+      memcpy(in_twin, input_storage, sizeof(in_twin));
+      const bool in_burst = cb >= 5U && cb < 10U;
+      for (uint32_t c = 0; c < CHANNELS && in_burst; ++c) {
+        for (uint32_t t = 0; t < BLOCK; ++t) {
+          input_storage[c][t] = bad;
+          in_twin[c][t]       = 0.0f;
+        }
+      }
+      if (cb == 10U) {
+        (void)live_send_reset(twin); /* at the burst's end */
+      }
+      live_process(one, in_rows, out_rows, BLOCK, 0U);
+      live_process(twin, twin_in, twin_rows, BLOCK, 0U);
+      for (uint32_t c = 0; c < CHANNELS; ++c) {
+        for (uint32_t t = 0; t < BLOCK; ++t) {
+          finite = finite && isfinite(out_rows[c][t]);
+          if (!in_burst) {
+            largest = fmaxf(largest, fabsf(out_rows[c][t] - twin_rows[c][t]));
+          }
+        }
+      }
+    }
+    expect_no_calls();
+    check(finite && largest == 0.0f,
+          "%s burst: output finite, the twin's outside the burst "
+          "(largest difference %g)",
+          kind == 0 ? "NaN" : "Inf", (double)largest);
+    SwEngine* engine_back = NULL;
+    void*     tag_back    = NULL;
+    while (live_state_release(one, &engine_back, &tag_back) ||
+           live_state_release(twin, &engine_back, &tag_back)) {
+      live_model_free((LiveModel*)tag_back);
+    }
+    live_state_free(one);
+    live_state_free(twin);
+  }
 
   live_read_stats(live, &stats);
   check(stats.swaps == 5, "swaps counted: %llu (5 offers played)",

@@ -3,12 +3,15 @@
   thread calling live_process() every callback, the loader thread loading
   and warming models, and the main loop (this thread) asking for loads,
   offering what loaded, sending bypass, reset and knob commands, reading
-  the events and statistics and freeing what comes back. Made for
-  ThreadSanitizer (the `threads` suite of a b_sanitize=thread build), which
-  reports any access the threads make without ordering; in every build it
-  checks that every offer is played or dropped and every replaced model
-  handed back, a file that does not load changes nothing, and the output
-  stays finite.
+  the events and statistics and freeing what comes back. A fourth thread
+  keeps changing one of the files asked for — replaced by rename, deleted,
+  half written, in a loop — so loads of it meet the file at any moment.
+  Made for ThreadSanitizer (the `threads` suite of a b_sanitize=thread
+  build), which reports any access the threads make without ordering; in
+  every build it checks that every offer is played or dropped and every
+  replaced model handed back, that a load of the changing file gives one
+  of its models or a refusal naming it (which changes nothing: the playing
+  model plays on), and that the output stays finite.
 
     test_live_threads MODEL_A MODEL_B
 */
@@ -19,6 +22,7 @@
 #include "live_state.h"
 #include "loader.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHANNELS 2U
 #define BLOCK 128U
@@ -88,11 +93,27 @@ audio_thread(void* const arg)
 typedef struct {
   unsigned asked;
   unsigned load_failures;
+  unsigned bad_failures; /* a refusal of a file that does not change, or
+                            one that does not name the file */
+  unsigned wrong_models; /* a load that gave neither model */
   unsigned offers;
   unsigned playing;
   unsigned retired;
   unsigned dropped;
 } Counts;
+
+/* The changing file, and the parameter counts of the two models, which
+   tell them apart. */
+static const char* changing = NULL;
+static uint64_t    params[2];
+
+static uint64_t
+params_of(const SwModel* const model)
+{
+  SwModelInfo info;
+  sw_model_info(model, &info);
+  return info.num_params;
+}
 
 /* The main loop's two jobs, as cmd_run.c does them. */
 static void
@@ -102,8 +123,14 @@ take_results(LiveState* const live, Loader* const loader, Counts* const n)
   while (loader_take_result(loader, &result)) {
     if (!result.model) {
       ++n->load_failures;
-    } else if (live_send_offer(live, result.model->engine, result.model,
-                               &result.model->settings)) {
+      n->bad_failures += strcmp(result.request.path, changing) != 0 ||
+                         !strstr(result.error, changing);
+      continue;
+    }
+    const uint64_t p = params_of(result.model->model);
+    n->wrong_models += p != params[0] && p != params[1];
+    if (live_send_offer(live, result.model->engine, result.model,
+                        &result.model->settings)) {
       ++n->offers;
     } else {
       live_model_free(result.model);
@@ -128,6 +155,53 @@ take_events(LiveState* const live, Counts* const n)
       break;
     }
   }
+}
+
+/* The file changer: copies of the two models renamed over the file, the
+   file deleted, and the first model half written in place, in turn. */
+typedef struct {
+  const char* models[2];
+  char        scratch[4200];
+  atomic_bool stop;
+  unsigned    changes;
+} Changer;
+
+static void
+copy_file(const char* const from, const char* const to, const bool half)
+{
+  char          buffer[1U << 17];
+  const int     in = open(from, O_RDONLY);
+  const ssize_t n  = in >= 0 ? read(in, buffer, sizeof(buffer)) : -1;
+  const int     out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (n > 0 && out >= 0) {
+    (void)!write(out, buffer, half ? (size_t)n / 2U : (size_t)n);
+  }
+  if (in >= 0) {
+    close(in);
+  }
+  if (out >= 0) {
+    close(out);
+  }
+}
+
+static void*
+changer_thread(void* const arg)
+{
+  Changer* const changer = (Changer*)arg;
+  while (!atomic_load(&changer->stop)) {
+    switch (changer->changes++ % 4U) {
+    case 0:
+    case 1:
+      copy_file(changer->models[changer->changes % 2U], changer->scratch,
+                false);
+      rename(changer->scratch, changing);
+      break;
+    case 2: unlink(changing); break;
+    default: copy_file(changer->models[0], changing, true); break;
+    }
+    pause_us(150);
+  }
+  return NULL;
 }
 
 static void
@@ -158,8 +232,20 @@ main(int argc, char** argv)
     fprintf(stderr, "usage: %s MODEL_A MODEL_B\n", argv[0]);
     return 2;
   }
-  const char* const paths[3] = {argv[1], argv[2],
-                                "/nonexistent/statewave-model.json"};
+  char folder[] = "/tmp/statewave-live-threads-XXXXXX";
+  if (!mkdtemp(folder)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  char changing_path[4200];
+  snprintf(changing_path, sizeof(changing_path), "%s/changing.json", folder);
+  changing                   = changing_path;
+  const char* const paths[3] = {argv[1], argv[2], changing_path};
+  Changer           changer;
+  memset(&changer, 0, sizeof(changer));
+  changer.models[0] = argv[1];
+  changer.models[1] = argv[2];
+  snprintf(changer.scratch, sizeof(changer.scratch), "%s/next.json", folder);
   const LiveConfig       config  = {RATE, CHANNELS, BLOCK, 20.0f, 20.0f};
   const LiveEngineConfig engines = {RATE, CHANNELS, BLOCK, SW_BACKEND_CPU};
   char                   err[1024];
@@ -169,6 +255,21 @@ main(int argc, char** argv)
   if (!live || !loader) {
     fprintf(stderr, "FAIL: %s\n", err);
     return 1;
+  }
+
+  for (int m = 0; m < 2; ++m) {
+    SwError        load_err;
+    SwModel* const model = sw_model_load(argv[1 + m], &load_err);
+    if (!model) {
+      fprintf(stderr, "FAIL: %s\n", load_err.message);
+      return 1;
+    }
+    params[m] = params_of(model);
+    sw_model_free(model);
+  }
+  if (params[0] == params[1]) {
+    fprintf(stderr, "FAIL: MODEL_A and MODEL_B must differ in size\n");
+    return 2;
   }
 
   /* The first model, installed before the audio runs. */
@@ -187,8 +288,9 @@ main(int argc, char** argv)
   }
 
   Audio audio = {live, false, 0, true};
-  pthread_t audio_id;
+  pthread_t audio_id, changer_id;
   pthread_create(&audio_id, NULL, audio_thread, &audio);
+  pthread_create(&changer_id, NULL, changer_thread, &changer);
 
   for (uint32_t round = 0; round < ROUNDS; ++round) {
     request(loader, round + 1U, paths[round % 3U], round % 2U == 0U);
@@ -224,7 +326,12 @@ main(int argc, char** argv)
   }
   atomic_store(&audio.stop, true);
   pthread_join(audio_id, NULL);
+  atomic_store(&changer.stop, true);
+  pthread_join(changer_id, NULL);
   loader_free(loader);
+  unlink(changing_path);
+  unlink(changer.scratch);
+  rmdir(folder);
 
   LiveStats stats;
   live_read_stats(live, &stats);
@@ -238,13 +345,15 @@ main(int argc, char** argv)
   live_state_free(live);
 
   printf("%u callbacks; %u loads asked: %u failed, %u offered, %u played, "
-         "%u dropped, %u retired; %llu swaps\n",
+         "%u dropped, %u retired; %llu swaps; the file changed %u times\n",
          atomic_load(&audio.callbacks), counts.asked, counts.load_failures,
          counts.offers, counts.playing, counts.dropped, counts.retired,
-         (unsigned long long)stats.swaps);
+         (unsigned long long)stats.swaps, changer.changes);
   check(audio.finite, "the output stayed finite");
-  check(counts.load_failures == ROUNDS / 3U,
-        "every request for the missing file failed, and only those");
+  check(counts.bad_failures == 0,
+        "only loads of the changing file failed, each refusal naming it");
+  check(counts.wrong_models == 0,
+        "every load gave one of the two models, whole");
   check(counts.offers + counts.load_failures == counts.asked,
         "every other load was offered");
   check(counts.offers == counts.playing + counts.dropped &&

@@ -59,6 +59,9 @@ unmap_uri(LV2_URID_Unmap_Handle handle, LV2_URID urid)
   return urid >= 1 && urid <= w->num_uris ? w->uris[urid - 1U] : NULL;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 0)))
+#endif
 static int
 log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, va_list ap)
 {
@@ -77,6 +80,9 @@ log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, va_list ap)
   return n;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static int
 log_printf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, ...)
 {

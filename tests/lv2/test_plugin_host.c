@@ -6,8 +6,9 @@
   instances (also after the session folder moved), plays exactly what the
   engine computes, and never allocates, locks or opens a file in run().
 
-  usage: test_plugin_host DEFAULT_MODEL [SHARED_MODELS_DIR]
-  (LV2_PATH must hold the statewave.lv2 bundle.)
+  usage: test_plugin_host DEFAULT_MODEL SHARED_MODELS_DIR MODEL_B MODEL_C
+  (LV2_PATH must hold the statewave.lv2 bundle; SHARED_MODELS_DIR may be
+  missing; MODEL_B and MODEL_C are two other mono models.)
 */
 
 #define _GNU_SOURCE
@@ -478,6 +479,163 @@ plays_model(Session* const s, const char* const path)
   return worst;
 }
 
+/* Bursts of NaN and Inf in the input: the output stays finite, and from
+   the burst's end on it is exactly the engine's, reset there (every bad
+   frame resets the state); a burst of subnormal numbers plays as silence
+   would (they are flushed to zero). On the stereo plugin's right channel:
+   the left one plays on untouched. */
+static void
+test_input_bursts(HostWorld* const world, const char* const default_model)
+{
+  static const struct {
+    const char* name;
+    float       value;
+    bool        resets;
+  } bursts[] = {{"NaN", NAN, true},
+                {"+Inf", INFINITY, true},
+                {"-Inf", -INFINITY, true},
+                {"subnormal 1e-40", 1e-40f, false}};
+  enum { FROM = 300, TO = 700, BLOCKS = 8 }; /* frames of the whole run */
+  for (size_t k = 0; k < sizeof(bursts) / sizeof(bursts[0]); ++k) {
+    Session s;
+    memset(&s, 0, sizeof(s));
+    s.plugin = host_plugin_new(world, SW_LV2_STEREO_URI, true);
+    Reference ref;
+    if (!s.plugin || !reference_new(default_model, 2, &ref)) {
+      ++failures;
+      return;
+    }
+    /* Both start from a reset state: a transport start resets the plugin. */
+    host_send_position(s.plugin, 0, 1.0f, 0);
+    bool  finite = true;
+    float worst  = 0.0f;
+    for (uint32_t b = 0; b < BLOCKS; ++b) {
+      signal_block(s.frame, BLOCK, s.in[0], s.in[1]);
+      float clean[2][BLOCK];
+      memcpy(clean, s.in, sizeof(clean));
+      for (uint32_t t = 0; t < BLOCK; ++t) {
+        const uint64_t at = s.frame + t;
+        if (at >= FROM && at < TO) {
+          s.in[1][t] = bursts[k].value;
+          clean[1][t] = 0.0f;
+        }
+      }
+      const float* in[2]  = {s.in[0], s.in[1]};
+      float*       out[2] = {s.out[0], s.out[1]};
+      host_run(s.plugin, in, out, BLOCK);
+      /* The reference: silence in the burst, reset at its end. */
+      static float expect[2][BLOCK];
+      uint32_t     done = 0;
+      while (done < BLOCK) {
+        const uint64_t at   = s.frame + done;
+        uint32_t       upto = BLOCK;
+        if (at < TO && s.frame + BLOCK > TO) {
+          upto = (uint32_t)(TO - s.frame);
+        }
+        if (at == TO && bursts[k].resets) {
+          sw_engine_reset(ref.engine, 1); /* the right channel's stream */
+        }
+        const float* ref_in[2]  = {clean[0] + done, clean[1] + done};
+        float*       ref_out[2] = {expect[0] + done, expect[1] + done};
+        sw_engine_process(ref.engine, ref_in, ref_out, upto - done);
+        done = upto;
+      }
+      for (uint32_t c = 0; c < 2; ++c) {
+        for (uint32_t t = 0; t < BLOCK; ++t) {
+          finite = finite && isfinite(s.out[c][t]);
+          if (!bursts[k].resets || c == 0 || s.frame + t >= TO) {
+            worst = fmaxf(worst, fabsf(s.out[c][t] - expect[c][t]));
+          }
+        }
+      }
+      s.frame += BLOCK;
+    }
+    CHECK(finite, "a burst of %s: the output is not always finite",
+          bursts[k].name);
+    CHECK(worst == 0.0f, "a burst of %s on the right channel: the output "
+          "differs by %g from the engine's %s", bursts[k].name, (double)worst,
+          bursts[k].resets ? "reset at the burst's end" : "fed silence");
+    if (finite && worst == 0.0f) {
+      printf("# a burst of %u frames of %s: finite, then the engine's "
+             "exactly\n", TO - FROM, bursts[k].name);
+    }
+    CHECK(s.plugin->rt_violations == 0, "run() broke the real-time rules "
+          "during a burst of %s", bursts[k].name);
+    reference_free(&ref);
+    host_plugin_free(s.plugin);
+  }
+}
+
+/* A model file changed between the patch:Set and the worker's load:
+   deleted, the load fails naming it and the running model plays on,
+   exactly; replaced by another model, the model the file holds when the
+   worker reads it is the one that plays. */
+static void
+test_file_changes(HostWorld* const world, const char* const default_model,
+                  const char* const model_b, const char* const model_c)
+{
+  char folder[] = "/tmp/statewave-lv2-files-XXXXXX";
+  CHECK(mkdtemp(folder) != NULL, "mkdtemp");
+  char path[4200], next[4200];
+  snprintf(path, sizeof(path), "%s/model.json", folder);
+  snprintf(next, sizeof(next), "%s/next.json", folder);
+
+  Session s;
+  memset(&s, 0, sizeof(s));
+  s.plugin = host_plugin_new(world, SW_LV2_MONO_URI, true);
+  if (!s.plugin) {
+    ++failures;
+    return;
+  }
+  host_send_get(s.plugin, 0);
+  session_run(&s);
+  char playing[4096];
+  snprintf(playing, sizeof(playing), "%s", s.plugin->model_path);
+
+  /* Deleted while the load waits for the worker. */
+  CHECK(copy_file(model_b, path), "copy %s", model_b);
+  host_send_model(s.plugin, 0, path);
+  session_run(&s);
+  unlink(path);
+  host_do_work(s.plugin);
+  for (unsigned b = 0; b < 6; ++b) {
+    session_run(&s);
+    host_do_work(s.plugin);
+  }
+  CHECK(strstr(s.plugin->status, path) && strstr(s.plugin->status, "cannot open"),
+        "a file deleted before the worker loads it: status \"%s\"",
+        s.plugin->status);
+  CHECK(!strcmp(s.plugin->model_path, playing),
+        "after a file deleted before its load the plugin says it plays %s",
+        s.plugin->model_path);
+  float worst = plays_model(&s, default_model);
+  CHECK(worst <= 1e-6f, "after a file deleted before its load the running "
+        "model plays %g away from its engine", (double)worst);
+
+  /* Replaced (by rename) while the load waits for the worker. */
+  CHECK(copy_file(model_b, path), "copy %s", model_b);
+  host_send_model(s.plugin, 0, path);
+  session_run(&s);
+  CHECK(copy_file(model_c, next) && rename(next, path) == 0, "replace %s",
+        path);
+  host_do_work(s.plugin);
+  for (unsigned b = 0; b < 6; ++b) {
+    session_run(&s);
+    host_do_work(s.plugin);
+  }
+  CHECK(!strcmp(s.plugin->model_path, path),
+        "a file replaced before its load: the plugin says it plays %s",
+        s.plugin->model_path);
+  worst = plays_model(&s, model_c);
+  CHECK(worst <= 1e-6f, "a file replaced before its load plays %g away from "
+        "the model that replaced it", (double)worst);
+  CHECK(s.plugin->rt_violations == 0, "run() or work_response() broke the "
+        "real-time rules around files changing");
+  host_plugin_free(s.plugin);
+  unlink(path);
+  rmdir(folder);
+}
+
 /* Save a session with a non-default model and a knob setting, move its
    folder, restore it into fresh instances, with and without a worker. */
 static void
@@ -653,8 +811,9 @@ test_backend_and_bypass(HostWorld* const world)
 int
 main(int argc, char** argv)
 {
-  if (argc < 2) {
-    fprintf(stderr, "usage: test_plugin_host DEFAULT_MODEL [SHARED_MODELS_DIR]\n");
+  if (argc != 5) {
+    fprintf(stderr, "usage: test_plugin_host DEFAULT_MODEL SHARED_MODELS_DIR "
+            "MODEL_B MODEL_C\n");
     return 2;
   }
   if (!rt_interposer_ready()) {
@@ -669,8 +828,11 @@ main(int argc, char** argv)
   test_backend_and_bypass(world);
 
   struct stat st;
-  const char* const shared = argc > 2 ? argv[2] : NULL;
-  const bool have_shared = shared && stat(shared, &st) == 0 && S_ISDIR(st.st_mode);
+  test_input_bursts(world, argv[1]);
+  test_file_changes(world, argv[1], argv[3], argv[4]);
+
+  const char* const shared = argv[2];
+  const bool have_shared = stat(shared, &st) == 0 && S_ISDIR(st.st_mode);
   char knob_model[4096];
   if (have_shared) {
     test_every_model(world, argv[1], shared);
@@ -678,7 +840,7 @@ main(int argc, char** argv)
              "%s/guitarml-json/lstm40_ts9_knob.json", shared);
   } else {
     printf("# %s not found: the shared models are not tested\n",
-           shared ? shared : "(no shared models dir)");
+           shared);
     snprintf(knob_model, sizeof(knob_model), "%s", argv[1]);
   }
   test_state(world, stat(knob_model, &st) == 0 ? knob_model : argv[1]);

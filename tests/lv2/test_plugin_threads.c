@@ -174,6 +174,9 @@ map_uri(LV2_URID_Map_Handle handle, const char* uri)
 
 static LV2_URID_Map map = {&host, map_uri};
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 0)))
+#endif
 static int
 log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, va_list ap)
 {
@@ -188,6 +191,9 @@ log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, va_list ap)
   return n;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static int
 log_printf(LV2_Log_Handle handle, LV2_URID type, const char* fmt, ...)
 {
