@@ -103,6 +103,7 @@ while awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l > m) }'; do
   waited=$((waited + 30))
 done
 
+uptime_before="$(uptime)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$statewave" backends --json > "$work/backends.json"
@@ -148,7 +149,8 @@ python3 "$root/bench/summarize_cpu.py" \
   --command "$command_line" --note "$note" --seconds "$seconds" \
   --repeat "$repeat" --backends "$work/backends.json" \
   --cpu-model "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-  --nproc "$(nproc)" --kernel "$(uname -srm)" --uptime "$(uptime)" \
+  --nproc "$(nproc)" --kernel "$(uname -srm)" \
+  --uptime "$uptime_before" --uptime-after "$(uptime)" \
   --waited "$waited" --max-load "$max_load" \
   --manifest "$manifest" \
   --json "$out_dir/$name.json" --markdown "$out_dir/$name.md"

@@ -93,7 +93,7 @@ def one_stream_table(runs):
             f"{engine:.0f}" + ("" if stream is None else f" ({stream:.0f})"))
         error = f"{max(errors):.2g}" if errors else "-"
         rows.append(
-            f"| {name} | {spread(cpu_ns)} | {spread(rtf, 0)} "
+            f"| {name} | {spread(cpu_ns)} | {spread(rtf)} "
             f"| {spread(ref_ns)} | {ratio} | {error} | {memory} | {target} "
             f"| {fastest} | {json_api} |")
     return rows
@@ -171,8 +171,11 @@ def markdown(runs, backends, args):
         "48 kHz, synchronous; each measurement in its own "
         "`statewave bench --json` run at normal priority",
         f"- Load before starting: `{args.uptime.strip()}`"
-        + (f" (waited {int(args.waited) // 60} min for it to fall to "
-           f"{args.max_load})" if int(args.waited) else ""),
+        + (f" (waited {int(args.waited) // 60} min for the 1-minute load "
+           f"average to fall to {args.max_load})" if int(args.waited) else "")
+        + f"; after the last run: `{args.uptime_after.strip()}`. The "
+        "benchmark keeps one core busy itself, so about 1 of the load "
+        "averages below is its own",
     ]
     for run in runs:
         lines.append(
@@ -230,7 +233,7 @@ def markdown(runs, backends, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     for option in ("date", "commit", "command", "note", "seconds", "repeat",
-                   "backends", "cpu-model", "nproc", "kernel", "uptime",
+                   "backends", "cpu-model", "nproc", "kernel", "uptime", "uptime-after",
                    "waited", "max-load", "manifest", "json", "markdown"):
         parser.add_argument("--" + option, required=True)
     args = parser.parse_args()
@@ -247,6 +250,7 @@ def main():
         "machine": {"cpu_model": args.cpu_model, "nproc": int(args.nproc),
                     "kernel": args.kernel},
         "uptime_before": args.uptime.strip(),
+        "uptime_after": args.uptime_after.strip(),
         "waited_s": int(args.waited),
         "seconds": float(args.seconds),
         "repeat": int(args.repeat),
