@@ -28,7 +28,7 @@ static const CliCommand commands[] = {
    cmd_backends,
    cmd_backends_usage},
   {"bench",
-   "time an engine: block latency and real-time factor",
+   "time engines: ns a sample, real-time factor, error vs cpu-ref",
    cmd_bench,
    cmd_bench_usage},
   {"presets",
