@@ -136,15 +136,25 @@ wait_ports() {
   exit 1
 }
 
-# Start `jackd -d dummy -r 48000 -p 128` as server $1 (exported as
-# JACK_DEFAULT_SERVER, with JACK_NO_AUDIO_RESERVATION and
-# JACK_NO_START_SERVER for its clients), log in $tmp/jackd.log; wait for
-# its ports.
+# Copy stdin to stdout, each line stamped with the time it came (seconds
+# since the epoch, to the microsecond).
+stamp_lines() {
+  local line
+  while IFS= read -r line; do
+    printf '%s %s\n' "$EPOCHREALTIME" "$line"
+  done
+}
+
+# Start `jackd -d dummy -r 48000 -p PERIOD` (PERIOD $2, else 128) as server
+# $1 (exported as JACK_DEFAULT_SERVER, with JACK_NO_AUDIO_RESERVATION and
+# JACK_NO_START_SERVER for its clients), its output in $tmp/jackd.log with
+# each line stamped with the time it came; wait for its ports.
 start_jackd() {
   export JACK_NO_AUDIO_RESERVATION=1 # no D-Bus device reservation
   export JACK_NO_START_SERVER=1      # a missing server is an error
   export JACK_DEFAULT_SERVER="$1"
-  jackd -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 128 >"$tmp/jackd.log" 2>&1 3>&- 4>&- &
+  jackd -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p "${2:-128}" \
+    > >(stamp_lines >"$tmp/jackd.log") 2>&1 3>&- 4>&- &
   jackd_pid=$!
   wait_ports system:playback_1
   if ! kill -0 "$jackd_pid" 2>/dev/null; then
@@ -157,9 +167,40 @@ start_jackd() {
 
 log_offset() { wc -c <"$tmp/jackd.log"; }
 
-# The xrun lines jackd wrote after byte offset $1.
+# The xrun lines jackd wrote after byte offset $1 (without their stamps).
 xrun_lines() {
+  xrun_stamped_lines "$1" | cut -d' ' -f2- || true # a reader may stop early
+}
+
+# The same, each with the time it came first.
+xrun_stamped_lines() {
   tail -c +"$(($1 + 1))" "$tmp/jackd.log" | grep -E 'XRun|Process error' || true
+}
+
+# The xruns after byte offset $1, told apart one late cycle at a time:
+# reports that came within 5 ms of the one before are one event. Prints
+# "EVENTS CLIENT_OWN MACHINE": how many events, how many were all client $2's
+# own lateness while running (as xrun_verdict's "client"), and how many
+# show the machine stalling (the driver thread late, another client late or
+# a client woken but not scheduled) or name no client.
+xrun_events() {
+  xrun_stamped_lines "$1" | awk -v name="$2" '
+    function close_event() {
+      if (open) { events++; if (machine || !named) machines++; else own++ }
+      open = 0; machine = 0; named = 0
+    }
+    {
+      if (open && $1 - last > 0.005) close_event()
+      open = 1; last = $1
+      line = substr($0, index($0, " ") + 1)
+      if (line ~ ("XRun: client = " name " was not finished, state = Running") ||
+          line ~ ("XRun: client " name " finished after current callback")) {
+        named = 1
+      } else if (line !~ /Process error/) {
+        machine = 1
+      }
+    }
+    END { close_event(); printf "%d %d %d\n", events, own, machines }'
 }
 
 # Classify the xruns after offset $1 for client $2: prints "clean",
@@ -301,3 +342,62 @@ peak_of() {
 
 # Whether number $1 < $2.
 below() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
+
+# ----------------------------------------------------------------- load ----
+
+# The machine's own xruns: the server and its other clients for $1 seconds
+# with nothing of ours running; prints "EVENTS SECONDS".
+machine_baseline() {
+  local offset
+  offset=$(log_offset)
+  sleep "$1"
+  echo "$(xrun_events "$offset" none | cut -d' ' -f1) $1"
+}
+
+# A control for a long window: jack_cpu (jackd2's test client) as client
+# "control", busy for CONTROL_LOAD % of every cycle for $1 seconds, beside
+# the client under test. Its work is a fixed busy loop, so any lateness of
+# its own is the machine's: how often it is late alone while running says
+# how often the machine makes a client with that much work late.
+start_control() {
+  jack_cpu --name control -c "$CONTROL_LOAD" -t "$1" >"$tmp/control.log" 2>&1 3>&- 4>&- &
+  control_pid=$!
+  client_pids+=("$control_pid")
+  wait_ports control:input control:output
+}
+
+stop_control() {
+  stop_pid "$control_pid"
+  forget_pid "$control_pid"
+}
+
+# Judge a long window of client $1 that began at byte offset $2 of jackd's
+# log, $3 seconds long, the client's audio thread having used $4 % of real
+# time (empty: unknown), with the control (start_control) running beside
+# it: print its xrun events (xrun_events), the control's, and the verdict.
+# An event of the client's own (late alone, while running) can be the
+# machine's too (a stolen CPU, with nothing else to show for it), so the
+# client passes when it was late alone no more often than CONTROL_MARGIN
+# times the control was (plus CONTROL_MARGIN); false otherwise, or when the
+# load reached MAX_LOAD. LOAD_EVENTS, LOAD_OWN, LOAD_MACHINE and
+# CONTROL_OWN keep the counts.
+judge_load_window() {
+  local name=$1 offset=$2 seconds=$3 load=$4 control_events control_machine
+  read -r LOAD_EVENTS LOAD_OWN LOAD_MACHINE <<<"$(xrun_events "$offset" "$name")"
+  read -r control_events CONTROL_OWN control_machine <<<"$(xrun_events "$offset" control)"
+  local cpu=""
+  if [ -n "$load" ]; then
+    cpu="; the client's audio thread used $load % of real time"
+  fi
+  echo "    $seconds s: $LOAD_EVENTS xrun event(s): $LOAD_OWN the client late alone while running, $LOAD_MACHINE showing the machine stall$cpu"
+  echo "    the control (a fixed $CONTROL_LOAD % of each cycle) was late alone while running $CONTROL_OWN time(s)"
+  if [ "$LOAD_EVENTS" -gt 0 ]; then
+    xrun_lines "$offset" | sed 's/= [0-9]* usec/= N usec/' | sort | uniq -c |
+      sed 's/^/      /'
+  fi
+  if [ -n "$load" ] && ! below "$load" "$MAX_LOAD"; then
+    fail "$name: the audio thread used $load % of real time (limit $MAX_LOAD %)"
+    return 1
+  fi
+  [ "$LOAD_OWN" -le $((CONTROL_MARGIN * CONTROL_OWN + CONTROL_MARGIN)) ]
+}
