@@ -345,8 +345,8 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
 
 # ----------------------------------------------------------------- load ----
 
-# The machine's own xruns: the server and its other clients for $1 seconds
-# with nothing of ours running; prints "EVENTS SECONDS".
+# The machine's own xruns: the server and the clients running now for $1
+# seconds, with nothing of ours among them; prints "EVENTS SECONDS".
 machine_baseline() {
   local offset
   offset=$(log_offset)

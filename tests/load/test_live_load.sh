@@ -26,8 +26,8 @@
 # passes when the client was late alone at most CONTROL_MARGIN times as
 # often as the control, plus CONTROL_MARGIN, and fails when that holds in
 # no try (TRIES). Everything is reported, with the machine's own rate
-# measured first for BASELINE s with statewave not running (the server and
-# the click sources alone).
+# measured first for BASELINE s with statewave not running (the server, the
+# click sources and the control).
 #
 # Exit status: 0 pass, 1 fail, 77 skip (a program missing).
 
@@ -87,8 +87,10 @@ jack_metro -n metro2 -b 450 -f 660 -A 0.3 -D 40 >"$tmp/metro2.log" 2>&1 3>&- 4>&
 client_pids+=($!)
 wait_ports metro:600_bpm metro2:450_bpm
 
+start_control $((BASELINE + 5))
 read -r base_events base_seconds <<<"$(machine_baseline "$BASELINE")"
-echo "note: the machine alone (the server and the click sources, no statewave): $base_events xrun event(s) in $base_seconds s"
+stop_control
+echo "note: the machine alone (the server, the click sources and the control, no statewave): $base_events xrun event(s) in $base_seconds s"
 
 mkfifo "$tmp/ctl"
 exec 3<>"$tmp/ctl"
