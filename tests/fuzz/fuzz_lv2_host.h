@@ -56,10 +56,8 @@ typedef struct {
   char                        status[1024]; /* the last status notified */
 } FuzzLv2Plugin;
 
-/* The host's URID map (one per process; URIDs stay stable). */
-LV2_URID_Map*
-fuzz_lv2_map(void);
-
+/* The URID of `uri` in the host's map (one per process: URIDs stay the
+   same across inputs). */
 LV2_URID
 fuzz_lv2_urid(const char* uri);
 
