@@ -243,15 +243,19 @@ respond(LV2_Worker_Respond_Handle handle, uint32_t size, const void* data)
            : LV2_WORKER_ERR_NO_SPACE;
 }
 
-static void
+/* Do the work waiting in `ring`; how many messages there were. */
+static unsigned
 do_requests(Host* const h, Ring* const ring)
 {
   uint32_t    size = 0;
+  unsigned    done = 0;
   const void* data;
   while ((data = ring_front(ring, &size))) {
     h->worker->work(h->handle, respond, h, size, data);
     ring_pop(ring);
+    ++done;
   }
+  return done;
 }
 
 static void*
@@ -268,16 +272,20 @@ worker_thread(void* const arg)
   }
 }
 
-/* The responses, as the audio thread takes them before each run(). */
-static void
+/* The responses, as the audio thread takes them before each run(); how
+   many there were. */
+static unsigned
 deliver_responses(Host* const h)
 {
   uint32_t    size = 0;
+  unsigned    done = 0;
   const void* data;
   while ((data = ring_front(&h->responses, &size))) {
     h->worker->work_response(h->handle, size, data);
     ring_pop(&h->responses);
+    ++done;
   }
+  return done;
 }
 
 /* ------------------------------------------------------------- audio ---- */
@@ -505,17 +513,17 @@ main(int argc, char** argv)
   atomic_store(&host.stop_state, true);
   pthread_join(state, NULL);
 
-  /* The audio thread has stopped: the host delivers what is left on this
-     thread, as its next cycles would, then stops the worker. */
-  for (int round = 0; round < 50; ++round) {
-    deliver_responses(&host);
-    pause_us(2000);
-  }
+  /* The audio and state threads have stopped. The worker stops after the
+     work it has; then this thread delivers the responses and does the work
+     they bring (frees, a newer load replacing one not yet taken), in turn,
+     until none is left, as a host's last cycles and its worker would: every
+     model loaded ends up in the plugin, which frees it, or freed. */
   atomic_store(&host.stop_worker, true);
   sem_post(&host.work_waiting);
   pthread_join(worker, NULL);
-  deliver_responses(&host);
-  do_requests(&host, &host.requests); /* the last frees */
+  while (deliver_responses(&host) + do_requests(&host, &host.requests) +
+         do_requests(&host, &host.state_requests)) {
+  }
 
   Saved last;
   memset(&last, 0, sizeof(last));
