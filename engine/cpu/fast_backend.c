@@ -18,6 +18,7 @@
 
 typedef struct {
   const char*     name;
+  uint32_t        vl; /* floats per vector: the plan's padding */
   SwFastFrameFunc frame;
   bool (*supported)(void);
 } KernelSet;
@@ -42,9 +43,9 @@ have_avx512(void)
 }
 /* Best first. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", sw_fast_frame_avx512, have_avx512},
-  {"avx2", sw_fast_frame_avx2, have_avx2},
-  {"sse2", sw_fast_frame_sse2, have_sse2},
+  {"avx512", 16, sw_fast_frame_avx512, have_avx512},
+  {"avx2", 8, sw_fast_frame_avx2, have_avx2},
+  {"sse2", 4, sw_fast_frame_sse2, have_sse2},
 };
 #elif defined(__aarch64__)
 static bool
@@ -53,7 +54,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", sw_fast_frame_neon, have_neon},
+  {"neon", 4, sw_fast_frame_neon, have_neon},
 };
 #else
 static bool
@@ -62,7 +63,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", sw_fast_frame_generic, have_generic},
+  {"generic", 4, sw_fast_frame_generic, have_generic},
 };
 #endif
 
@@ -94,7 +95,7 @@ typedef struct {
   SwFastPlan       plan;
   float*           weights; /* every layer's wt/bias, one aligned block */
   float*           work;    /* [streams][plan.work_floats] */
-  float*           scratch; /* plan.scratch_floats */
+  float*           scratch; /* SW_FAST_GROUP * plan.scratch_floats */
   void*            reference; /* cpu-ref context for models without kernels */
 } FastContext;
 
@@ -136,62 +137,178 @@ fast_destroy(void* const context)
   free(fast);
 }
 
-/* Sizes of one layer's arrays in the plan, in floats. */
+/* Floats are placed in 64-byte units: every vector load of a weight row or
+   a work vector is aligned and stays inside its allocation. */
+#define ALIGN_FLOATS 16U
+
+/* Accumulators per unit block in the layer's passes (0: no such pass). */
+static uint32_t
+accumulators_per_block(const SwFastLayer* const f, const uint32_t kind)
+{
+  switch (f->type) {
+  case SW_LAYER_LSTM: return kind == 0 ? 4U : 0U;
+  case SW_LAYER_GRU:
+    if (f->gru_reset == SW_GRU_RESET_AFTER) {
+      return kind == 0 ? 4U : 0U;
+    }
+    return kind == 0 ? 3U : 1U;
+  case SW_LAYER_SIMPLE_RNN: return kind == 0 ? 1U : 0U;
+  default: return kind == 0 && !f->dot ? 1U : 0U;
+  }
+}
+
+/* Tiles of as many blocks as the accumulator budget allows (at most 8),
+   balanced so no narrow tile is left over. */
 static void
-layer_shape(const SwLayer* const layer, SwFastLayer* const f)
+choose_tiling(SwFastLayer* const f, const uint32_t vl)
+{
+  for (uint32_t kind = 0; kind < 2U; ++kind) {
+    const uint32_t G = accumulators_per_block(f, kind);
+    for (uint32_t S = 1; S <= 4U && G > 0; ++S) {
+      uint32_t most = SW_FAST_ACC_BUDGET(vl) / (S * G);
+      most          = most < 1U ? 1U : most > 8U ? 8U : most;
+      const uint32_t count = (f->blocks + most - 1U) / most;
+      f->tiling[kind][S - 1U] = (SwFastTiling){
+        .count = (uint16_t)count,
+        .width = (uint16_t)(f->blocks / count),
+        .wider = (uint16_t)(f->blocks % count),
+      };
+    }
+  }
+}
+
+/* The layer's shape in the plan. */
+static void
+layer_shape(const SwLayer* const layer, const uint32_t vl,
+            SwFastLayer* const f)
 {
   f->type                 = layer->type;
   f->gru_reset            = layer->gru_reset;
   f->activation           = layer->activation;
   f->recurrent_activation = layer->recurrent_activation;
   f->in                   = layer->input_width;
+  f->in_padded            = (uint32_t)round_up(layer->input_width, vl);
   f->units                = layer->units;
-  f->padded               = (uint32_t)round_up(layer->units, SW_FAST_PAD);
-  f->rows                 = layer->gates * f->padded;
+  f->padded               = (uint32_t)round_up(layer->units, vl);
+  f->blocks               = f->padded / vl;
+  f->dot = layer->type == SW_LAYER_DENSE && layer->units < vl;
+  choose_tiling(f, vl);
 }
 
+/* Floats of the layer's weights and biases in the plan. */
 static size_t
-layer_weight_floats(const SwFastLayer* const f)
+layer_weight_floats(const SwFastLayer* const f, const uint32_t gates)
+{
+  if (f->dot) {
+    return round_up((size_t)f->units * f->in_padded, ALIGN_FLOATS) +
+           round_up(f->units, ALIGN_FLOATS);
+  }
+  const size_t rows = (size_t)gates * f->padded;
+  size_t       n    = round_up((size_t)f->in * rows, ALIGN_FLOATS) +
+               round_up(rows, ALIGN_FLOATS);
+  if (f->type != SW_LAYER_DENSE) {
+    n += round_up((size_t)f->units * rows, ALIGN_FLOATS);
+  }
+  if (f->type == SW_LAYER_GRU) {
+    n += round_up(f->padded, ALIGN_FLOATS);
+  }
+  return n;
+}
+
+/* Scratch the kernels use per stream for the layer. */
+static size_t
+layer_scratch_floats(const SwFastLayer* const f)
 {
   switch (f->type) {
-  case SW_LAYER_LSTM:
-  case SW_LAYER_SIMPLE_RNN:
-    return (size_t)(f->in + f->units) * f->rows + f->rows;
   case SW_LAYER_GRU:
-    return (size_t)f->in * f->rows + f->rows + (size_t)f->units * f->rows +
-           f->rows;
-  default:
-    return (size_t)f->in * f->rows + f->rows;
+    return (f->gru_reset == SW_GRU_RESET_AFTER ? 1U : 4U) * (size_t)f->padded;
+  case SW_LAYER_LSTM:
+  case SW_LAYER_SIMPLE_RNN: return f->padded;
+  default: return 0;
   }
 }
 
-/* Transpose the canonical [G*U x cols] matrix `m` into wt [cols][rows],
-   gate g's unit j at column g*Up + j, starting at input column `from`. */
+/* The column of gate g, unit j in a layout of vl-unit blocks of G gates. */
+static size_t
+interleaved(const uint32_t gates, const uint32_t vl, const uint32_t g,
+            const uint32_t j)
+{
+  return ((size_t)(j / vl) * gates + g) * vl + j % vl;
+}
+
+/* The canonical [G U][cols] matrix `m` laid out block by block: block b
+   (units b vl .. b vl + vl - 1) is [cols][G][vl]. */
 static void
-transpose_into(float* const wt, const size_t rows, const uint32_t gates,
-               const uint32_t U, const uint32_t Up, const float* const m,
-               const size_t cols, const size_t from)
+transpose_into(float* const wt, const uint32_t gates, const uint32_t U,
+               const uint32_t vl, const float* const m, const size_t cols)
 {
   for (uint32_t g = 0; g < gates; ++g) {
     for (uint32_t j = 0; j < U; ++j) {
       const float* const row = m + ((size_t)g * U + j) * cols;
+      float* const       dst = wt + (size_t)(j / vl) * cols * gates * vl +
+                         (size_t)g * vl + j % vl;
       for (size_t k = 0; k < cols; ++k) {
-        wt[(from + k) * rows + (size_t)g * Up + j] = row[k];
+        dst[k * gates * vl] = row[k];
       }
     }
   }
 }
 
-static void
-pad_bias(float* const dst, const uint32_t gates, const uint32_t U,
-         const uint32_t Up, const float* const a, const float* const b)
+/* Lays the layer's weights out at `at`; returns the floats used. */
+static size_t
+place_layer(const SwLayer* const layer, SwFastLayer* const f, const uint32_t vl,
+            float* const at)
 {
-  for (uint32_t g = 0; g < gates; ++g) {
+  const uint32_t G    = layer->gates;
+  const uint32_t U    = f->units;
+  const size_t   rows = (size_t)G * f->padded;
+  float*         next = at;
+  if (f->dot) {
+    float* const w = next;
+    for (uint32_t o = 0; o < U; ++o) {
+      memcpy(w + (size_t)o * f->in_padded, layer->kernel + (size_t)o * f->in,
+             f->in * sizeof(float));
+    }
+    next += round_up((size_t)U * f->in_padded, ALIGN_FLOATS);
+    memcpy(next, layer->bias, U * sizeof(float));
+    f->wx   = w;
+    f->bias = next;
+    return (size_t)(next - at) + round_up(U, ALIGN_FLOATS);
+  }
+  float* const wx = next;
+  transpose_into(wx, G, U, vl, layer->kernel, f->in);
+  next += round_up((size_t)f->in * rows, ALIGN_FLOATS);
+  f->wx = wx;
+  if (f->type != SW_LAYER_DENSE) {
+    float* const wh = next;
+    transpose_into(wh, G, U, vl, layer->recurrent_kernel, U);
+    next += round_up((size_t)U * rows, ALIGN_FLOATS);
+    f->wh = wh;
+  }
+  float* const bias = next;
+  for (uint32_t g = 0; g < G; ++g) {
     for (uint32_t j = 0; j < U; ++j) {
       const size_t i = (size_t)g * U + j;
-      dst[(size_t)g * Up + j] = a[i] + (b ? b[i] : 0.0f);
+      /* GRU's candidate keeps its recurrent bias apart (bias_hn). */
+      const bool add_recurrent =
+        layer->recurrent_bias && f->type != SW_LAYER_DENSE &&
+        !(f->type == SW_LAYER_GRU && g == 2U);
+      bias[interleaved(G, vl, g, j)] =
+        layer->bias[i] + (add_recurrent ? layer->recurrent_bias[i] : 0.0f);
     }
   }
+  next += round_up(rows, ALIGN_FLOATS);
+  f->bias = bias;
+  if (f->type == SW_LAYER_GRU) {
+    float* const bias_hn = next;
+    if (layer->recurrent_bias) {
+      memcpy(bias_hn, layer->recurrent_bias + 2U * (size_t)U,
+             U * sizeof(float));
+    }
+    next += round_up(f->padded, ALIGN_FLOATS);
+    f->bias_hn = bias_hn;
+  }
+  return (size_t)(next - at);
 }
 
 static SwStatus
@@ -199,82 +316,50 @@ build_plan(FastContext* const fast, SwError* const err)
 {
   const SwModel* const model = fast->model;
   SwFastPlan* const    plan  = &fast->plan;
+  const uint32_t       vl    = fast->kernels->vl;
   plan->num_layers           = model->num_layers;
+  plan->vl                   = vl;
   plan->layers = (SwFastLayer*)calloc(model->num_layers, sizeof(SwFastLayer));
   if (!plan->layers) {
     return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
   }
-  size_t weights = 0, work = 0, scratch = SW_FAST_PAD;
+  /* A stream's work area: layer 0's input, then each layer's output (and
+     cell); each layer reads the previous one's output where it lies. */
+  size_t weights = 0, scratch = ALIGN_FLOATS;
+  size_t work    = round_up(round_up(model->layers[0].input_width, vl),
+                            ALIGN_FLOATS);
   for (uint32_t l = 0; l < model->num_layers; ++l) {
     SwFastLayer* const f = &plan->layers[l];
-    layer_shape(&model->layers[l], f);
-    weights += round_up(layer_weight_floats(f), SW_FAST_PAD);
-    f->vec = work;
-    work += round_up(f->in + f->padded, SW_FAST_PAD);
+    layer_shape(&model->layers[l], vl, f);
+    weights += layer_weight_floats(f, model->layers[l].gates);
+    f->in_at  = l == 0 ? 0 : plan->layers[l - 1U].out_at;
+    f->out_at = work;
+    work += round_up(f->padded, ALIGN_FLOATS);
     if (f->type == SW_LAYER_LSTM) {
-      f->cell = work;
-      work += f->padded;
+      f->cell_at = work;
+      work += round_up(f->padded, ALIGN_FLOATS);
     }
-    if (f->type == SW_LAYER_DENSE) {
-      f->out = work;
-      work += f->padded;
-    }
-    const size_t need = f->type == SW_LAYER_GRU ? 7U * (size_t)f->padded
-                                                : (size_t)f->rows;
-    scratch = need > scratch ? need : scratch;
+    const size_t need = round_up(layer_scratch_floats(f), ALIGN_FLOATS);
+    scratch           = need > scratch ? need : scratch;
   }
-  plan->work_floats    = round_up(work, SW_FAST_PAD);
-  plan->scratch_floats = SW_FAST_GROUP * scratch;
+  plan->work_floats    = work;
+  plan->scratch_floats = scratch;
 
-  /* 64-byte aligned, sizes multiples of 16 floats: every vector load of a
-     weight row or work vector stays inside one allocation. */
   fast->weights = (float*)aligned_alloc(64, weights * sizeof(float));
   fast->work    = (float*)aligned_alloc(
     64, (size_t)fast->streams * plan->work_floats * sizeof(float));
-  fast->scratch = (float*)aligned_alloc(64, plan->scratch_floats * sizeof(float));
+  fast->scratch = (float*)aligned_alloc(
+    64, SW_FAST_GROUP * plan->scratch_floats * sizeof(float));
   if (!fast->weights || !fast->work || !fast->scratch) {
     return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
   }
   memset(fast->weights, 0, weights * sizeof(float));
   memset(fast->work, 0, (size_t)fast->streams * plan->work_floats * sizeof(float));
-  memset(fast->scratch, 0, plan->scratch_floats * sizeof(float));
+  memset(fast->scratch, 0, SW_FAST_GROUP * plan->scratch_floats * sizeof(float));
 
   float* next = fast->weights;
   for (uint32_t l = 0; l < model->num_layers; ++l) {
-    const SwLayer* const layer = &model->layers[l];
-    SwFastLayer* const   f     = &plan->layers[l];
-    const uint32_t       G     = layer->gates;
-    f->wt                      = next;
-    switch (f->type) {
-    case SW_LAYER_LSTM:
-    case SW_LAYER_SIMPLE_RNN:
-      transpose_into(f->wt, f->rows, G, f->units, f->padded, layer->kernel,
-                     f->in, 0);
-      transpose_into(f->wt, f->rows, G, f->units, f->padded,
-                     layer->recurrent_kernel, f->units, f->in);
-      f->bias = f->wt + (size_t)(f->in + f->units) * f->rows;
-      pad_bias(f->bias, G, f->units, f->padded, layer->bias,
-               layer->recurrent_bias);
-      break;
-    case SW_LAYER_GRU:
-      transpose_into(f->wt, f->rows, G, f->units, f->padded, layer->kernel,
-                     f->in, 0);
-      f->bias = f->wt + (size_t)f->in * f->rows;
-      pad_bias(f->bias, G, f->units, f->padded, layer->bias, NULL);
-      f->wt_h = f->bias + f->rows;
-      transpose_into(f->wt_h, f->rows, G, f->units, f->padded,
-                     layer->recurrent_kernel, f->units, 0);
-      f->bias_h = f->wt_h + (size_t)f->units * f->rows;
-      pad_bias(f->bias_h, G, f->units, f->padded, layer->recurrent_bias, NULL);
-      break;
-    default: /* Dense */
-      transpose_into(f->wt, f->rows, 1, f->units, f->padded, layer->kernel,
-                     f->in, 0);
-      f->bias = f->wt + (size_t)f->in * f->rows;
-      pad_bias(f->bias, 1, f->units, f->padded, layer->bias, NULL);
-      break;
-    }
-    next += round_up(layer_weight_floats(f), SW_FAST_PAD);
+    next += place_layer(&model->layers[l], &plan->layers[l], vl, next);
   }
   return SW_SUCCESS;
 }
@@ -293,10 +378,10 @@ fast_reset(void* const context, const uint32_t stream)
     const SwLayer* const     layer = &fast->model->layers[l];
     const SwFastLayer* const f     = &fast->plan.layers[l];
     if (layer->initial_h) {
-      memcpy(work + f->vec + f->in, layer->initial_h, f->units * sizeof(float));
+      memcpy(work + f->out_at, layer->initial_h, f->units * sizeof(float));
     }
     if (layer->initial_c) {
-      memcpy(work + f->cell, layer->initial_c, f->units * sizeof(float));
+      memcpy(work + f->cell_at, layer->initial_c, f->units * sizeof(float));
     }
   }
 }
@@ -343,23 +428,6 @@ all_finite(const float* const values, const size_t count)
   return bad == 0;
 }
 
-/* Whether every recurrent state of the stream is finite. */
-static bool
-state_finite(const FastContext* const fast, const float* const work)
-{
-  for (uint32_t l = 0; l < fast->plan.num_layers; ++l) {
-    const SwFastLayer* const f = &fast->plan.layers[l];
-    if (f->type == SW_LAYER_DENSE) {
-      continue;
-    }
-    if (!all_finite(work + f->vec + f->in, f->units) ||
-        (f->type == SW_LAYER_LSTM && !all_finite(work + f->cell, f->units))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 static SwStatus
 fast_process(void* const context, const float* const in, float* const out,
              const uint32_t frames, uint64_t* const nonfinite_resets)
@@ -372,7 +440,7 @@ fast_process(void* const context, const float* const in, float* const out,
   const SwFastPlan* const plan = &fast->plan;
   const size_t            I    = fast->model->input_width;
   const size_t            O    = fast->model->output_width;
-  const size_t            in0  = plan->layers[0].vec;
+  const size_t            in0  = plan->layers[0].in_at;
 
   for (uint32_t t = 0; t < frames; ++t) {
     /* Streams with a finite input frame go through the kernels in groups;
@@ -384,7 +452,9 @@ fast_process(void* const context, const float* const in, float* const out,
         const float* const x    = in + ((size_t)s * frames + t) * I;
         float* const       work = fast->work + (size_t)s * plan->work_floats;
         if (all_finite(x, I)) {
-          memcpy(work + in0, x, I * sizeof(float));
+          for (size_t i = 0; i < I; ++i) { /* usually 1 or 2: no memcpy */
+            work[in0 + i] = x[i];
+          }
           pending[count++] = s;
         } else {
           fast_reset(fast, s);
@@ -397,11 +467,15 @@ fast_process(void* const context, const float* const in, float* const out,
         for (uint32_t k = 0; k < count; ++k) {
           work[k] = fast->work + (size_t)pending[k] * plan->work_floats;
         }
-        fast->kernels->frame(plan, work, count, fast->scratch);
+        const uint32_t bad =
+          fast->kernels->frame(plan, work, count, fast->scratch);
         for (uint32_t k = 0; k < count; ++k) {
           float* const dst = out + ((size_t)pending[k] * frames + t) * O;
-          if (state_finite(fast, work[k])) {
-            memcpy(dst, sw_fast_output(plan, work[k]), O * sizeof(float));
+          if (!(bad >> k & 1U)) {
+            const float* const y = sw_fast_output(plan, work[k]);
+            for (size_t o = 0; o < O; ++o) {
+              dst[o] = y[o];
+            }
           } else {
             fast_reset(fast, pending[k]);
             memset(dst, 0, O * sizeof(float));
@@ -430,9 +504,9 @@ fast_get_state(void* const context, const uint32_t stream, const uint32_t layer,
   if (f->type == SW_LAYER_DENSE) {
     return;
   }
-  memcpy(dst, work + f->vec + f->in, f->units * sizeof(float));
+  memcpy(dst, work + f->out_at, f->units * sizeof(float));
   if (f->type == SW_LAYER_LSTM) {
-    memcpy(dst + f->units, work + f->cell, f->units * sizeof(float));
+    memcpy(dst + f->units, work + f->cell_at, f->units * sizeof(float));
   }
 }
 
@@ -450,9 +524,9 @@ fast_set_state(void* const context, const uint32_t stream, const uint32_t layer,
   if (f->type == SW_LAYER_DENSE) {
     return;
   }
-  memcpy(work + f->vec + f->in, src, f->units * sizeof(float));
+  memcpy(work + f->out_at, src, f->units * sizeof(float));
   if (f->type == SW_LAYER_LSTM) {
-    memcpy(work + f->cell, src + f->units, f->units * sizeof(float));
+    memcpy(work + f->cell_at, src + f->units, f->units * sizeof(float));
   }
 }
 

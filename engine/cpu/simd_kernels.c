@@ -1,164 +1,545 @@
-/* The fast CPU backend's kernels, written once with GCC/Clang vector
-   extensions and built once per instruction set (see engine/meson.build):
-   SW_VL floats per vector, SW_KERNEL_ISA the name suffix. Weights are laid
-   out by fast_plan (transposed, gate blocks padded to 16 units), so every
-   loop runs over whole vectors.
+/* The fast CPU backend's kernels, built once per instruction set (see
+   engine/meson.build): SW_VL floats per vector, SW_KERNEL_ISA the name
+   suffix, the vector arithmetic in simd_vector.h. Weights are laid out by
+   fast_backend.c (fast_plan.h): block by block of SW_VL units, each block
+   [inputs][gates][SW_VL], so a tile streams through a few contiguous runs.
 
-   Matrix-vector products broadcast one input at a time against a vector of
-   output rows (no horizontal sums), four row vectors per stream at once so
-   the multiply-adds of one row never wait on each other, and up to two
-   streams per pass over the weights (the weights are read once for both).
+   A recurrent layer is computed in tiles of whole unit blocks: a tile's
+   accumulators (every gate of its blocks, for every stream of the pass)
+   stay in registers while the inputs and then the previous h are broadcast
+   against rows of weights, each weight vector read once for every stream;
+   then the tile's gates are activated and its part of the new state written
+   while the next tile's multiply-adds run. Tiles are as wide as the
+   registers allow (the accumulator budget), so no multiply-add waits on the
+   one before.
 
-   tanh and sigmoid come from one exp: a Cody-Waite range reduction and
-   Cephes's degree-6 polynomial (about 1 ulp), then
-     tanh(x) = 1 - 2 / (exp(2x) + 1),  sigmoid(x) = 1 / (1 + exp(-x)),
-   the divisions as a reciprocal estimate and one Newton step,
-   whose absolute error is below 2e-6 over the real line (checked by the
-   test against libm) and which saturate exactly: exp's input is clamped to
-   [-87.3, 88.3], so tanh(+-large) is +-1 and sigmoid(large) is 1 exactly,
-   sigmoid(-large) underflows to 0 (denormals are flushed in process calls). */
+   Every output unit's sum is one chain in a fixed order (bias, inputs in
+   order, then h in order) and every activation is lane by lane, so a
+   stream's result depends on the layer's shape only: never on the tile, on
+   the streams sharing its pass, or on the kernel set's vector width. */
 
-#include "activation.h"
 #include "fast_plan.h"
-
-#include <string.h>
+#include "simd_vector.h"
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #define KERNEL(name) CAT(name, SW_KERNEL_ISA)
 
-typedef float   vf __attribute__((vector_size(SW_VL * 4)));
-typedef int32_t vi __attribute__((vector_size(SW_VL * 4)));
+#define UNROLL _Pragma("GCC unroll 32")
 
-static inline vf
-load(const float* p)
-{
-  vf v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
+/* Accumulators a tile may hold: two thirds of the vector registers (16 with
+   AVX2, SSE2 and NEON; 32 with AVX-512), the rest for broadcasts and
+   weights. */
+#define ACC_BUDGET ((int)SW_FAST_ACC_BUDGET(SW_VL))
 
-static inline void
-store(float* p, const vf v)
-{
-  memcpy(p, &v, sizeof(v));
-}
+/* Streams per pass over a layer's weights: the four accumulators of one
+   LSTM block for each of them must fit the budget (3 with 16 registers, 4
+   with 32); a frame of more streams makes several passes. */
+#define PASS_STREAMS (ACC_BUDGET / 4 < 4 ? ACC_BUDGET / 4 : 4)
 
-static inline vf
-splat(const float x)
-{
-  return (vf){0} + x;
-}
+/* The streams of one pass (at most four), with pointers into their work
+   areas for the layer at hand. */
+typedef struct {
+  const float* x[4];   /* the layer's input vector */
+  float*       h[4];   /* its recurrent state (Dense: its output) */
+  float*       c[4];   /* LSTM: the cell */
+  float*       tmp[4]; /* scratch: the new h, GRU reset-before's terms */
+  vi           bad[4]; /* lanes of new state that are Inf or NaN */
+} Pass;
 
-/* Lanes of a where m is all ones, else of b. */
-static inline vf
-select_lanes(const vi m, const vf a, const vf b)
-{
-  return (vf)(((vi)a & m) | ((vi)b & ~m));
-}
+/* A tile function: blocks b0 .. b0 + T - 1 of S streams, S and T fixed. */
+typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
+                         SwActivation ract, SwActivation act);
 
-static inline vf
-vmin(const vf a, const vf b)
-{
-  return select_lanes(a < b, a, b);
-}
-
-static inline vf
-vmax(const vf a, const vf b)
-{
-  return select_lanes(a > b, a, b);
-}
-
-static inline vf
-vexp(vf x)
-{
-  x = vmin(vmax(x, splat(-87.3f)), splat(88.3f));
-  /* n = round(x / ln 2): adding and removing 1.5 * 2^23 rounds to nearest. */
-  const vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const vf r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  vf       p = splat(1.9875691500e-4f);
-  p          = p * r + 1.3981999507e-3f;
-  p          = p * r + 8.3334519073e-3f;
-  p          = p * r + 4.1665795894e-2f;
-  p          = p * r + 1.6666665459e-1f;
-  p          = p * r + 5.0000001201e-1f;
-  p          = p * (r * r) + r + 1.0f;
-  const vi e = (__builtin_convertvector(n, vi) + 127) << 23;
-  return p * (vf)e;
-}
-
-/* 1 / d for d >= 1: the hardware's reciprocal estimate (12 or 14 bits)
-   refined by one Newton step to about 23 bits, far cheaper than a
-   division; a plain division where there is no estimate. */
-#if defined(__AVX512F__) && SW_VL == 16
-#  include <immintrin.h>
-#  define RECIP_ESTIMATE(d) ((vf)_mm512_rcp14_ps((__m512)(d)))
-#elif defined(__AVX__) && SW_VL == 8
-#  include <immintrin.h>
-#  define RECIP_ESTIMATE(d) ((vf)_mm256_rcp_ps((__m256)(d)))
-#elif defined(__SSE__) && SW_VL == 4
-#  include <xmmintrin.h>
-#  define RECIP_ESTIMATE(d) ((vf)_mm_rcp_ps((__m128)(d)))
-#endif
-
-static inline vf
-vrecip(const vf d)
-{
-#ifdef RECIP_ESTIMATE
-  const vf r = RECIP_ESTIMATE(d);
-  /* r (2 - d r); an infinite d gives r = 0, which stays 0, and d = 1 (the
-     saturated end of tanh and sigmoid) gives exactly 1. */
-  const vf refined = select_lanes(r == 0.0f, r, r * (2.0f - d * r));
-  return select_lanes(d == 1.0f, splat(1.0f), refined);
-#else
-  return 1.0f / d;
-#endif
-}
-
-static inline vf
-vsigmoid(const vf x)
-{
-  return vrecip(1.0f + vexp(-x));
-}
-
-static inline vf
-vtanh(const vf x)
-{
-  return 1.0f - 2.0f * vrecip(vexp(x + x) + 1.0f);
-}
-
-static inline vf
-vactivate(const SwActivation act, const vf x)
-{
-  switch (act) {
-  case SW_ACT_TANH: return vtanh(x);
-  case SW_ACT_SIGMOID: return vsigmoid(x);
-  case SW_ACT_RELU: return vmax(x, splat(0.0f));
-  case SW_ACT_HARD_SIGMOID:
-    return vmin(vmax(x * 0.2f + 0.5f, splat(0.0f)), splat(1.0f));
-  case SW_ACT_HARD_SIGMOID_K3:
-    return vmin(vmax(x / 6.0f + 0.5f, splat(0.0f)), splat(1.0f));
-  case SW_ACT_DEFAULT:
-  case SW_ACT_LINEAR: return x;
-  default: {
-    /* The rare ones (elu, selu, softsign, softplus, swish): exact, lane
-       by lane. */
-    float lanes[SW_VL];
-    store(lanes, x);
-    for (int i = 0; i < SW_VL; ++i) {
-      lanes[i] = sw_activate(act, lanes[i]);
-    }
-    return load(lanes);
+/* Tile functions for every S (1..4) and T (1..8), made from an inline body
+   with S and T as constants so its accumulators live in registers; those
+   over the budget are empty and never called. `table` gets them as
+   table[S - 1][T - 1]. RACT and ACT are the activations: constants for the
+   usual ones, else the layer's (ract, act). */
+#define TILE(table, body, G, S, T, RACT, ACT)                                  \
+  static void table##_##S##_##T(const SwFastLayer* L, Pass* p, uint32_t b0,    \
+                                SwActivation ract, SwActivation act)           \
+  {                                                                            \
+    (void)ract;                                                                \
+    (void)act;                                                                 \
+    if ((S) * (T) * (G) <= ACC_BUDGET) {                                       \
+      body(L, p, S, T, b0, RACT, ACT);                                         \
+    }                                                                          \
   }
+#define TILES_OF_S(table, body, G, S, RACT, ACT)                               \
+  TILE(table, body, G, S, 1, RACT, ACT)                                        \
+  TILE(table, body, G, S, 2, RACT, ACT)                                        \
+  TILE(table, body, G, S, 3, RACT, ACT)                                        \
+  TILE(table, body, G, S, 4, RACT, ACT)                                        \
+  TILE(table, body, G, S, 5, RACT, ACT)                                        \
+  TILE(table, body, G, S, 6, RACT, ACT)                                        \
+  TILE(table, body, G, S, 7, RACT, ACT)                                        \
+  TILE(table, body, G, S, 8, RACT, ACT)
+#define ROW_OF_S(table, S)                                                     \
+  {table##_##S##_1, table##_##S##_2, table##_##S##_3, table##_##S##_4,         \
+   table##_##S##_5, table##_##S##_6, table##_##S##_7, table##_##S##_8}
+#define TILE_TABLE(table, body, G, RACT, ACT)                                  \
+  TILES_OF_S(table, body, G, 1, RACT, ACT)                                     \
+  TILES_OF_S(table, body, G, 2, RACT, ACT)                                     \
+  TILES_OF_S(table, body, G, 3, RACT, ACT)                                     \
+  TILES_OF_S(table, body, G, 4, RACT, ACT)                                     \
+  static const TileFunc table[4][8] = {ROW_OF_S(table, 1), ROW_OF_S(table, 2), \
+                                       ROW_OF_S(table, 3), ROW_OF_S(table, 4)};
+
+/* The layer's blocks for a pass of S streams, in the tiles the plan chose
+   (`kind` 1: GRU reset-before's second pass). */
+static void
+run_tiles(const TileFunc table[4][8], const uint32_t kind,
+          const SwFastLayer* const L, Pass* const p, const uint32_t S,
+          const SwActivation ract, const SwActivation act)
+{
+  const SwFastTiling* const tiling = &L->tiling[kind][S - 1U];
+  uint32_t                  b      = 0;
+  for (uint32_t i = 0; i < tiling->count; ++i) {
+    const uint32_t t = tiling->width + (i < tiling->wider ? 1U : 0U);
+    table[S - 1U][t - 1U](L, p, b, ract, act);
+    b += t;
+  }
+}
+
+/* acc[s][t][g] += w_t[k][g] v[s][k] over k < cols, for the T blocks of a
+   tile (G gate vectors each): w points at the first block's weights, each
+   block's are [cols][G SW_VL] and the next block's lie `stride` floats on. */
+SW_INLINE void
+accumulate(vf* const acc, const float* w, const size_t stride,
+           const size_t cols, const float* const* const v, const int S,
+           const int T, const int G)
+{
+  const int n = T * G;
+  for (size_t k = 0; k < cols; ++k, w += (size_t)G * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      UNROLL for (int g = 0; g < G; ++g)
+      {
+        const vf m = load(w + (size_t)t * stride + (size_t)g * SW_VL);
+        UNROLL for (int s = 0; s < S; ++s)
+        {
+          acc[s * n + t * G + g] = acc[s * n + t * G + g] + m * v[s][k];
+        }
+      }
+    }
+  }
+}
+
+/* The weights of unit block b: inputs, recurrent. */
+SW_INLINE const float*
+block_x(const SwFastLayer* const L, const uint32_t b, const int G)
+{
+  return L->wx + (size_t)b * L->in * (size_t)G * SW_VL;
+}
+
+SW_INLINE const float*
+block_h(const SwFastLayer* const L, const uint32_t b, const int G)
+{
+  return L->wh + (size_t)b * L->units * (size_t)G * SW_VL;
+}
+
+/* acc[s n + g] = bias[g] for the tile's n vectors. */
+SW_INLINE void
+start(vf* const acc, const float* const bias, const int S, const int n)
+{
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int g = 0; g < n; ++g)
+    {
+      acc[s * n + g] = load(bias + (size_t)g * SW_VL);
+    }
+  }
+}
+
+/* ---- LSTM: gates i f g o per block, rows = 4 Up. ----------------------- */
+
+SW_INLINE void
+lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
+          const uint32_t b0, const SwActivation ract, const SwActivation act)
+{
+  const size_t r0 = (size_t)b0 * 4U * SW_VL;
+  const int    n  = 4 * T;
+  vf           acc[ACC_BUDGET];
+  start(acc, L->bias + r0, S, n);
+  accumulate(acc, block_x(L, b0, 4), (size_t)L->in * 4U * SW_VL, L->in, p->x,
+             S, T, 4);
+  accumulate(acc, block_h(L, b0, 4), (size_t)L->units * 4U * SW_VL, L->units,
+             (const float* const*)p->h, S, T, 4);
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const int       a    = s * n + 4 * t;
+      const size_t    j    = ((size_t)b0 + (size_t)t) * SW_VL;
+      const vf        i    = vactivate(ract, acc[a]);
+      const vf        f    = vactivate(ract, acc[a + 1]);
+      const vf        g    = vactivate(act, acc[a + 2]);
+      const vf        o    = vactivate(ract, acc[a + 3]);
+      const vf        cell = f * load(p->c[s] + j) + i * g;
+      const vf        h    = o * vactivate(act, cell);
+      store(p->c[s] + j, cell);
+      store(p->tmp[s] + j, h);
+      p->bad[s] |= nonfinite_lanes(cell) | nonfinite_lanes(h);
+    }
+  }
+}
+
+/* The usual activations get code of their own; others choose per vector. */
+TILE_TABLE(lstm_usual, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH)
+TILE_TABLE(lstm_any, lstm_tile, 4, ract, act)
+
+static bool
+usual_activations(const SwFastLayer* const L)
+{
+  return L->recurrent_activation == SW_ACT_SIGMOID &&
+         L->activation == SW_ACT_TANH;
+}
+
+static void
+lstm(const SwFastLayer* const L, Pass* const p, const uint32_t S)
+{
+  run_tiles(usual_activations(L) ? lstm_usual : lstm_any, 0, L, p, S,
+            L->recurrent_activation, L->activation);
+}
+
+/* ---- GRU: gates r z n per block, rows = 3 Up. -------------------------- */
+
+/* Reset after (Keras reset_after=True, CuDNNGRU, PyTorch): per block the
+   sums r and z (inputs, then h), the candidate's input part xn and its
+   recurrent part hn, kept as acc[s][t][r z xn hn]. */
+SW_INLINE void
+gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
+               const int T, const uint32_t b0, const SwActivation ract,
+               const SwActivation act)
+{
+  const size_t r0 = (size_t)b0 * 3U * SW_VL;
+  const int    n  = 4 * T;
+  vf           acc[ACC_BUDGET];
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      vf* const    a = &acc[s * n + 4 * t];
+      const float* b = L->bias + r0 + (size_t)(3 * t) * SW_VL;
+      a[0]           = load(b);
+      a[1]           = load(b + SW_VL);
+      a[2]           = load(b + 2 * SW_VL);
+      a[3] = load(L->bias_hn + ((size_t)b0 + (size_t)t) * SW_VL);
+    }
+  }
+  const size_t x_stride = (size_t)L->in * 3U * SW_VL;
+  const float* w        = block_x(L, b0, 3);
+  for (size_t k = 0; k < L->in; ++k, w += 3U * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf mr = load(w + (size_t)t * x_stride);
+      const vf mz = load(w + (size_t)t * x_stride + SW_VL);
+      const vf mn = load(w + (size_t)t * x_stride + 2U * SW_VL);
+      UNROLL for (int s = 0; s < S; ++s)
+      {
+        vf* const   a = &acc[s * n + 4 * t];
+        const float v = p->x[s][k];
+        a[0]          = a[0] + mr * v;
+        a[1]          = a[1] + mz * v;
+        a[2]          = a[2] + mn * v;
+      }
+    }
+  }
+  const size_t h_stride = (size_t)L->units * 3U * SW_VL;
+  w                     = block_h(L, b0, 3);
+  for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf mr = load(w + (size_t)t * h_stride);
+      const vf mz = load(w + (size_t)t * h_stride + SW_VL);
+      const vf mn = load(w + (size_t)t * h_stride + 2U * SW_VL);
+      UNROLL for (int s = 0; s < S; ++s)
+      {
+        vf* const   a = &acc[s * n + 4 * t];
+        const float v = p->h[s][k];
+        a[0]          = a[0] + mr * v;
+        a[1]          = a[1] + mz * v;
+        a[3]          = a[3] + mn * v;
+      }
+    }
+  }
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf* const a = &acc[s * n + 4 * t];
+      const size_t    j = ((size_t)b0 + (size_t)t) * SW_VL;
+      const vf        r = vactivate(ract, a[0]);
+      const vf        z = vactivate(ract, a[1]);
+      const vf        c = vactivate(act, a[2] + r * a[3]);
+      const vf        h = (1.0f - z) * c + z * load(p->h[s] + j);
+      store(p->tmp[s] + j, h);
+      p->bad[s] |= nonfinite_lanes(h);
+    }
+  }
+}
+
+/* Reset before (Keras reset_after=False): r must be known for every unit
+   before the candidate's recurrent product R_n (r h). First pass: r, z and
+   the candidate's input part per block (scratch: r h at Up, z at 2 Up, xn at
+   3 Up); second pass: that product and the new h. */
+SW_INLINE void
+gru_before_gates_tile(const SwFastLayer* const L, Pass* const p, const int S,
+                      const int T, const uint32_t b0, const SwActivation ract,
+                      const SwActivation act)
+{
+  (void)act;
+  const size_t Up = L->padded;
+  const size_t r0 = (size_t)b0 * 3U * SW_VL;
+  const int    n  = 3 * T;
+  vf           acc[ACC_BUDGET];
+  start(acc, L->bias + r0, S, n);
+  accumulate(acc, block_x(L, b0, 3), (size_t)L->in * 3U * SW_VL, L->in, p->x,
+             S, T, 3);
+  const size_t h_stride = (size_t)L->units * 3U * SW_VL;
+  const float* w        = block_h(L, b0, 3);
+  for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf mr = load(w + (size_t)t * h_stride);
+      const vf mz = load(w + (size_t)t * h_stride + SW_VL);
+      UNROLL for (int s = 0; s < S; ++s)
+      {
+        vf* const   a = &acc[s * n + 3 * t];
+        const float v = p->h[s][k];
+        a[0]          = a[0] + mr * v;
+        a[1]          = a[1] + mz * v;
+      }
+    }
+  }
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf* const a = &acc[s * n + 3 * t];
+      const size_t    j = ((size_t)b0 + (size_t)t) * SW_VL;
+      store(p->tmp[s] + Up + j, vactivate(ract, a[0]) * load(p->h[s] + j));
+      store(p->tmp[s] + 2U * Up + j, vactivate(ract, a[1]));
+      store(p->tmp[s] + 3U * Up + j, a[2]);
+    }
+  }
+}
+
+SW_INLINE void
+gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
+                      const int T, const uint32_t b0, const SwActivation ract,
+                      const SwActivation act)
+{
+  (void)ract;
+  const size_t Up = L->padded;
+  vf           acc[ACC_BUDGET];
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      acc[s * T + t] = load(L->bias_hn + ((size_t)b0 + (size_t)t) * SW_VL);
+    }
+  }
+  const size_t h_stride = (size_t)L->units * 3U * SW_VL;
+  const float* w        = block_h(L, b0, 3) + 2U * SW_VL;
+  for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf m = load(w + (size_t)t * h_stride);
+      UNROLL for (int s = 0; s < S; ++s)
+      {
+        acc[s * T + t] = acc[s * T + t] + m * p->tmp[s][Up + k];
+      }
+    }
+  }
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const size_t j = ((size_t)b0 + (size_t)t) * SW_VL;
+      const vf     z = load(p->tmp[s] + 2U * Up + j);
+      const vf     c = vactivate(act, load(p->tmp[s] + 3U * Up + j) +
+                                        acc[s * T + t]);
+      const vf     h = z * load(p->h[s] + j) + (1.0f - z) * c;
+      store(p->tmp[s] + j, h);
+      p->bad[s] |= nonfinite_lanes(h);
+    }
+  }
+}
+
+TILE_TABLE(gru_after_usual, gru_after_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH)
+TILE_TABLE(gru_after_any, gru_after_tile, 4, ract, act)
+TILE_TABLE(gru_before_gates, gru_before_gates_tile, 3, ract, act)
+TILE_TABLE(gru_before_state, gru_before_state_tile, 1, ract, act)
+
+static void
+gru(const SwFastLayer* const L, Pass* const p, const uint32_t S)
+{
+  const SwActivation ract = L->recurrent_activation;
+  const SwActivation act  = L->activation;
+  if (L->gru_reset == SW_GRU_RESET_AFTER) {
+    run_tiles(usual_activations(L) ? gru_after_usual : gru_after_any, 0, L, p,
+              S, ract, act);
+    return;
+  }
+  run_tiles(gru_before_gates, 0, L, p, S, ract, act);
+  run_tiles(gru_before_state, 1, L, p, S, ract, act);
+}
+
+/* ---- SimpleRNN and Dense: one row vector per block. -------------------- */
+
+/* h = act(W x + R h + b) (recurrent) or y = act(W x + b) (Dense). */
+SW_INLINE void
+single_tile(const SwFastLayer* const L, Pass* const p, const int S,
+            const int T, const uint32_t b0, const SwActivation act,
+            const bool recurrent)
+{
+  const size_t r0 = (size_t)b0 * SW_VL;
+  vf           acc[ACC_BUDGET];
+  start(acc, L->bias + r0, S, T);
+  accumulate(acc, block_x(L, b0, 1), (size_t)L->in * SW_VL, L->in, p->x, S, T,
+             1);
+  if (recurrent) {
+    accumulate(acc, block_h(L, b0, 1), (size_t)L->units * SW_VL, L->units,
+               (const float* const*)p->h, S, T, 1);
+  }
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const vf y = vactivate(act, acc[s * T + t]);
+      if (recurrent) {
+        store(p->tmp[s] + r0 + (size_t)t * SW_VL, y);
+        p->bad[s] |= nonfinite_lanes(y);
+      } else {
+        store(p->h[s] + r0 + (size_t)t * SW_VL, y);
+      }
+    }
+  }
+}
+
+SW_INLINE void
+rnn_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
+         const uint32_t b0, const SwActivation ract, const SwActivation act)
+{
+  (void)ract;
+  single_tile(L, p, S, T, b0, act, true);
+}
+
+SW_INLINE void
+dense_tile(const SwFastLayer* const L, Pass* const p, const int S,
+           const int T, const uint32_t b0, const SwActivation ract,
+           const SwActivation act)
+{
+  (void)ract;
+  single_tile(L, p, S, T, b0, act, false);
+}
+
+TILE_TABLE(rnn_tiles, rnn_tile, 1, ract, act)
+TILE_TABLE(dense_tiles, dense_tile, 1, ract, act)
+
+static void
+simple_rnn(const SwFastLayer* const L, Pass* const p, const uint32_t S)
+{
+  run_tiles(rnn_tiles, 0, L, p, S, L->recurrent_activation, L->activation);
+}
+
+/* A Dense layer of fewer outputs than a vector (the usual head): one dot
+   product per output over its row of weights ([units][in rounded up to
+   SW_VL], the input's padding lanes zero), two partial sums. */
+static void
+dense_dot(const SwFastLayer* const L, Pass* const p, const uint32_t S)
+{
+  const size_t cols = L->in_padded;
+  for (uint32_t s = 0; s < S; ++s) {
+    const float* const x = p->x[s];
+    for (uint32_t o = 0; o < L->units; ++o) {
+      const float* const w  = L->wx + (size_t)o * cols;
+      vf                 a0 = splat(0.0f), a1 = splat(0.0f);
+      size_t             k  = 0;
+      for (; k + 2U * SW_VL <= cols; k += 2U * SW_VL) {
+        a0 = a0 + load(w + k) * load(x + k);
+        a1 = a1 + load(w + k + SW_VL) * load(x + k + SW_VL);
+      }
+      if (k < cols) {
+        a0 = a0 + load(w + k) * load(x + k);
+      }
+      const float y = sum_lanes(a0 + a1) + L->bias[o];
+      p->h[s][o]    = L->activation == SW_ACT_LINEAR ||
+                           L->activation == SW_ACT_DEFAULT
+                        ? y
+                        : vactivate(L->activation, splat(y))[0];
+    }
   }
 }
 
 static void
-activate_rows(const SwActivation act, float* const x, const size_t n)
+dense(const SwFastLayer* const L, Pass* const p, const uint32_t S)
 {
-  for (size_t i = 0; i < n; i += SW_VL) {
-    store(x + i, vactivate(act, load(x + i)));
+  if (L->dot) {
+    dense_dot(L, p, S);
+    return;
   }
+  run_tiles(dense_tiles, 0, L, p, S, L->recurrent_activation, L->activation);
+}
+
+/* ---- A frame. ---------------------------------------------------------- */
+
+/* One pass of S streams through layer L; returns a bit per stream whose new
+   state holds an Inf or NaN. */
+static uint32_t
+layer_pass(const SwFastLayer* const L, float* const* const work,
+           const uint32_t S, float* const scratch, const size_t scratch_floats)
+{
+  Pass p;
+  /* Unrolled, not a loop over S: no call to memset. */
+  p.bad[0] = p.bad[1] = p.bad[2] = p.bad[3] = (vi){0};
+  for (uint32_t s = 0; s < S; ++s) {
+    p.x[s]   = work[s] + L->in_at;
+    p.h[s]   = work[s] + L->out_at;
+    p.c[s]   = work[s] + L->cell_at;
+    p.tmp[s] = scratch + (size_t)s * scratch_floats;
+  }
+  switch (L->type) {
+  case SW_LAYER_LSTM: lstm(L, &p, S); break;
+  case SW_LAYER_GRU: gru(L, &p, S); break;
+  case SW_LAYER_SIMPLE_RNN: simple_rnn(L, &p, S); break;
+  case SW_LAYER_DENSE: dense(L, &p, S); return 0;
+  case SW_LAYER_CONV1D: return 0; /* never planned (fast_backend.c) */
+  }
+  /* The new h replaces the old only now: every tile read the old one. */
+  uint32_t bad = 0;
+  for (uint32_t s = 0; s < S; ++s) {
+    for (size_t j = 0; j < L->padded; j += SW_VL) {
+      store(p.h[s] + j, load(p.tmp[s] + j));
+    }
+    bad |= (uint32_t)any_lane(p.bad[s]) << s;
+  }
+  return bad;
+}
+
+uint32_t
+KERNEL(sw_fast_frame)(const SwFastPlan* const plan, float* const* const work,
+                      const uint32_t streams, float* const scratch)
+{
+  /* Passes of at most PASS_STREAMS streams, as even as can be (4 streams
+     with a budget for 3: 2 + 2). */
+  const uint32_t passes = (streams + PASS_STREAMS - 1U) / PASS_STREAMS;
+  const uint32_t first_size = (streams + passes - 1U) / passes;
+  uint32_t       bad        = 0;
+  for (uint32_t l = 0; l < plan->num_layers; ++l) {
+    const SwFastLayer* const L = &plan->layers[l];
+    for (uint32_t first = 0; first < streams; first += first_size) {
+      const uint32_t S =
+        streams - first < first_size ? streams - first : first_size;
+      bad |= layer_pass(L, work + first, S,
+                        scratch + (size_t)first * plan->scratch_floats,
+                        plan->scratch_floats)
+             << first;
+    }
+  }
+  return bad;
 }
 
 void
@@ -174,270 +555,5 @@ KERNEL(sw_fast_sigmoid)(const float* in, float* out, const size_t n)
 {
   for (size_t i = 0; i < n; i += SW_VL) {
     store(out + i, vsigmoid(load(in + i)));
-  }
-}
-
-/* out_s = init + WT^T v_s for streams s < S (1..4): WT is [cols][rows],
-   rows a multiple of 16. Eight accumulators in flight (one stream: eight
-   row vectors; two: four each; three or four: two each), so no
-   multiply-add waits on the one before, and every row of weights read from
-   memory serves every stream of the group. */
-static inline void
-gemv_tile(const float* const wt, const size_t rows, const size_t cols,
-          const float* const init, const float* const* const v,
-          float* const* const out, const uint32_t S, const size_t r0,
-          const int tile)
-{
-  vf acc[4][8];
-  for (uint32_t s = 0; s < S; ++s) {
-    for (int i = 0; i < tile; ++i) {
-      acc[s][i] = init ? load(init + r0 + (size_t)i * SW_VL) : splat(0.0f);
-    }
-  }
-  const float* w = wt + r0;
-  for (size_t k = 0; k < cols; ++k, w += rows) {
-    vf m[8];
-    for (int i = 0; i < tile; ++i) {
-      m[i] = load(w + (size_t)i * SW_VL);
-    }
-    for (uint32_t s = 0; s < S; ++s) {
-      const float x = v[s][k];
-      for (int i = 0; i < tile; ++i) {
-        acc[s][i] = acc[s][i] + m[i] * x;
-      }
-    }
-  }
-  for (uint32_t s = 0; s < S; ++s) {
-    for (int i = 0; i < tile; ++i) {
-      store(out[s] + r0 + (size_t)i * SW_VL, acc[s][i]);
-    }
-  }
-}
-
-/* A narrow output (rows <= 16: a Dense head): four partial sums over the
-   inputs instead of one long chain of dependent multiply-adds. Chosen by
-   the layer's shape, never by the stream count, so a stream's output does
-   not depend on which streams share its pass. */
-static void
-gemv_narrow(const float* const wt, const size_t rows, const size_t cols,
-            const float* const init, const float* const v, float* const out)
-{
-  for (size_t r0 = 0; r0 < rows; r0 += SW_VL) {
-    vf           acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
-    const float* w      = wt + r0;
-    size_t       k      = 0;
-    for (; k + 4U <= cols; k += 4U, w += 4U * rows) {
-      for (int j = 0; j < 4; ++j) {
-        acc[j] = acc[j] + load(w + (size_t)j * rows) * v[k + (size_t)j];
-      }
-    }
-    for (; k < cols; ++k, w += rows) {
-      acc[0] = acc[0] + load(w) * v[k];
-    }
-    const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    store(out + r0, init ? load(init + r0) + sum : sum);
-  }
-}
-
-static void
-gemv(const float* const wt, const size_t rows, const size_t cols,
-     const float* const init, const float* const* const v,
-     float* const* const out, const uint32_t S)
-{
-  if (rows <= SW_FAST_PAD) {
-    for (uint32_t s = 0; s < S; ++s) {
-      gemv_narrow(wt, rows, cols, init, v[s], out[s]);
-    }
-    return;
-  }
-  /* Every other row is one chain over the inputs in order, whatever the
-     tile: the stream count changes the grouping, never the arithmetic. */
-  size_t r0 = 0;
-  switch (S) {
-  case 1:
-    for (; r0 + 8U * SW_VL <= rows; r0 += 8U * SW_VL) {
-      gemv_tile(wt, rows, cols, init, v, out, 1, r0, 8);
-    }
-    break;
-  case 2:
-    for (; r0 + 4U * SW_VL <= rows; r0 += 4U * SW_VL) {
-      gemv_tile(wt, rows, cols, init, v, out, 2, r0, 4);
-    }
-    break;
-  case 3:
-    for (; r0 + 2U * SW_VL <= rows; r0 += 2U * SW_VL) {
-      gemv_tile(wt, rows, cols, init, v, out, 3, r0, 2);
-    }
-    break;
-  default:
-    for (; r0 + 2U * SW_VL <= rows; r0 += 2U * SW_VL) {
-      gemv_tile(wt, rows, cols, init, v, out, 4, r0, 2);
-    }
-    break;
-  }
-  for (; r0 < rows; r0 += SW_VL) {
-    gemv_tile(wt, rows, cols, init, v, out, S, r0, 1);
-  }
-}
-
-static void
-lstm(const SwFastLayer* const L, float* const* const work, const uint32_t S,
-     float* const scratch)
-{
-  const size_t Up   = L->padded;
-  const float* v[4] = {NULL, NULL, NULL, NULL};
-  float*       a[4] = {NULL, NULL, NULL, NULL};
-  for (uint32_t s = 0; s < S; ++s) {
-    v[s] = work[s] + L->vec;
-    a[s] = scratch + s * L->rows;
-  }
-  gemv(L->wt, L->rows, L->in + L->units, L->bias, v, a, S);
-  for (uint32_t s = 0; s < S; ++s) {
-    float* const h = work[s] + L->vec + L->in;
-    float* const c = work[s] + L->cell;
-    for (size_t j = 0; j < Up; j += SW_VL) {
-      const vf i_gate = vactivate(L->recurrent_activation, load(a[s] + j));
-      const vf f_gate = vactivate(L->recurrent_activation, load(a[s] + Up + j));
-      const vf g_cand = vactivate(L->activation, load(a[s] + 2U * Up + j));
-      const vf o_gate =
-        vactivate(L->recurrent_activation, load(a[s] + 3U * Up + j));
-      const vf cell = f_gate * load(c + j) + i_gate * g_cand;
-      store(c + j, cell);
-      store(h + j, o_gate * vactivate(L->activation, cell));
-    }
-  }
-}
-
-static void
-gru(const SwFastLayer* const L, float* const* const work, const uint32_t S,
-    float* const scratch)
-{
-  const size_t Up = L->padded;
-  const float* x[4]  = {NULL, NULL, NULL, NULL};
-  const float* hv[4] = {NULL, NULL, NULL, NULL};
-  float*       xa[4] = {NULL, NULL, NULL, NULL};
-  float*       ha[4] = {NULL, NULL, NULL, NULL};
-  float*       rh[4] = {NULL, NULL, NULL, NULL};
-  for (uint32_t s = 0; s < S; ++s) {
-    x[s]  = work[s] + L->vec;
-    hv[s] = work[s] + L->vec + L->in;
-    xa[s] = scratch + s * 7U * Up; /* W x + bW: r, z, n */
-    ha[s] = xa[s] + 3U * Up;       /* R h + bR: r, z, n */
-    rh[s] = ha[s] + 3U * Up;       /* r * h (reset before) */
-  }
-  gemv(L->wt, 3U * Up, L->in, L->bias, x, xa, S);
-  if (L->gru_reset == SW_GRU_RESET_AFTER) {
-    gemv(L->wt_h, 3U * Up, L->units, L->bias_h, hv, ha, S);
-    for (uint32_t s = 0; s < S; ++s) {
-      float* const h = work[s] + L->vec + L->in;
-      for (size_t j = 0; j < Up; j += SW_VL) {
-        const vf r = vactivate(L->recurrent_activation,
-                               load(xa[s] + j) + load(ha[s] + j));
-        const vf z = vactivate(L->recurrent_activation,
-                               load(xa[s] + Up + j) + load(ha[s] + Up + j));
-        const vf n = vactivate(L->activation, load(xa[s] + 2U * Up + j) +
-                                                r * load(ha[s] + 2U * Up + j));
-        store(h + j, (1.0f - z) * n + z * load(h + j));
-      }
-    }
-    return;
-  }
-  /* Reset before: r scales h ahead of the candidate's recurrent product;
-     wt_h's n block is read as its own [U][3Up] slice from column 2Up. */
-  float* hr[4] = {NULL, NULL, NULL, NULL};
-  float* hn[4] = {NULL, NULL, NULL, NULL};
-  for (uint32_t s = 0; s < S; ++s) {
-    hr[s] = ha[s];
-    hn[s] = ha[s] + 2U * Up;
-  }
-  /* r and z: the first 2Up columns of each row of wt_h. */
-  for (uint32_t s = 0; s < S; ++s) {
-    for (size_t r0 = 0; r0 < 2U * Up; r0 += SW_VL) {
-      vf           acc = load(L->bias_h + r0);
-      const float* w   = L->wt_h + r0;
-      for (size_t k = 0; k < L->units; ++k, w += 3U * Up) {
-        acc = acc + load(w) * hv[s][k];
-      }
-      store(hr[s] + r0, acc);
-    }
-    for (size_t j = 0; j < Up; j += SW_VL) {
-      const vf r = vactivate(L->recurrent_activation,
-                             load(xa[s] + j) + load(hr[s] + j));
-      store(rh[s] + j, r * load(hv[s] + j));
-    }
-    for (size_t r0 = 0; r0 < Up; r0 += SW_VL) {
-      vf           acc = load(L->bias_h + 2U * Up + r0);
-      const float* w   = L->wt_h + 2U * Up + r0;
-      for (size_t k = 0; k < L->units; ++k, w += 3U * Up) {
-        acc = acc + load(w) * rh[s][k];
-      }
-      store(hn[s] + r0, acc);
-    }
-    float* const h = work[s] + L->vec + L->in;
-    for (size_t j = 0; j < Up; j += SW_VL) {
-      const vf z = vactivate(L->recurrent_activation,
-                             load(xa[s] + Up + j) + load(hr[s] + Up + j));
-      const vf n = vactivate(L->activation,
-                             load(xa[s] + 2U * Up + j) + load(hn[s] + j));
-      store(h + j, z * load(h + j) + (1.0f - z) * n);
-    }
-  }
-}
-
-static void
-simple_rnn(const SwFastLayer* const L, float* const* const work,
-           const uint32_t S, float* const scratch)
-{
-  const float* v[4] = {NULL, NULL, NULL, NULL};
-  float*       a[4] = {NULL, NULL, NULL, NULL};
-  for (uint32_t s = 0; s < S; ++s) {
-    v[s] = work[s] + L->vec;
-    a[s] = scratch + s * L->rows;
-  }
-  gemv(L->wt, L->rows, L->in + L->units, L->bias, v, a, S);
-  for (uint32_t s = 0; s < S; ++s) {
-    activate_rows(L->activation, a[s], L->rows);
-    memcpy(work[s] + L->vec + L->in, a[s], L->rows * sizeof(float));
-  }
-}
-
-static void
-dense(const SwFastLayer* const L, float* const* const work, const uint32_t S)
-{
-  const float* v[4] = {NULL, NULL, NULL, NULL};
-  float*       y[4] = {NULL, NULL, NULL, NULL};
-  for (uint32_t s = 0; s < S; ++s) {
-    v[s] = work[s] + L->vec;
-    y[s] = work[s] + L->out;
-  }
-  gemv(L->wt, L->rows, L->in, L->bias, v, y, S);
-  for (uint32_t s = 0; s < S; ++s) {
-    activate_rows(L->activation, y[s], L->rows);
-  }
-}
-
-void
-KERNEL(sw_fast_frame)(const SwFastPlan* const plan, float* const* const work,
-                      const uint32_t S, float* const scratch)
-{
-  for (uint32_t l = 0; l < plan->num_layers; ++l) {
-    const SwFastLayer* const L = &plan->layers[l];
-    if (l > 0) {
-      /* This layer's input is the previous layer's output. */
-      const SwFastLayer* const P = &plan->layers[l - 1U];
-      for (uint32_t s = 0; s < S; ++s) {
-        const float* const y = work[s] + (P->type == SW_LAYER_DENSE
-                                            ? P->out
-                                            : P->vec + P->in);
-        memcpy(work[s] + L->vec, y, L->in * sizeof(float));
-      }
-    }
-    switch (L->type) {
-    case SW_LAYER_LSTM: lstm(L, work, S, scratch); break;
-    case SW_LAYER_GRU: gru(L, work, S, scratch); break;
-    case SW_LAYER_SIMPLE_RNN: simple_rnn(L, work, S, scratch); break;
-    case SW_LAYER_DENSE: dense(L, work, S); break;
-    case SW_LAYER_CONV1D: break; /* never planned (fast_backend.c) */
-    }
   }
 }
