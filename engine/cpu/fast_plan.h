@@ -1,9 +1,9 @@
-/* The fast CPU backend's model layout (private): every layer's weights
-   transposed (one row per input, one column per output unit) and padded to
-   whole vectors of the kernel set (SwFastPlan.vl floats), the gates of each
-   block of vl units side by side (LSTM: i f g o; GRU: r z n), so a tile of
-   blocks reads contiguous weights and holds every gate of its units.
-   Made once from the canonical model, which stays untouched. */
+/* The fast CPU backend's model layout (private): each layer's weights cut
+   into blocks of vl output units (vl = the kernel set's vector width; the
+   last block padded with zeros), each block transposed to [inputs][gates][vl]
+   (LSTM gates i f g o, GRU r z n), so a kernel tile of a few blocks reads a
+   few contiguous runs and holds every gate of its units. Made once from the
+   canonical model, which stays untouched. */
 
 #ifndef SW_CPU_FAST_PLAN_H
 #define SW_CPU_FAST_PLAN_H
@@ -40,9 +40,10 @@ typedef struct {
   /* A Dense layer of fewer outputs than a vector: wx is [U][in_padded],
      one row per output (a dot product each), bias [U]. */
   bool         dot;
-  /* Otherwise wx is [I][G Up] and wh [U][G Up], bias [G Up]: LSTM and
-     SimpleRNN b + rb; GRU r and z bW + bR, n bW, with bias_hn [Up] the
-     candidate's bR (kept apart: reset-after scales it by r). */
+  /* Otherwise wx is [blocks][I][G][vl] and wh [blocks][U][G][vl], bias
+     [blocks][G][vl]: LSTM and SimpleRNN b + rb; GRU r and z bW + bR, n bW,
+     with bias_hn [Up] the candidate's bR (kept apart: reset-after scales it
+     by r). */
   const float* wx;
   const float* wh;
   const float* bias;

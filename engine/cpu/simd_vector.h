@@ -234,7 +234,7 @@ sum_lanes(const vf v)
                         _mm256_extractf128_ps((__m256)v, 1));
   q        = _mm_add_ps(q, _mm_movehl_ps(q, q));
   return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
-#endif
+#else
   float lanes[SW_VL];
   store(lanes, v);
   for (int width = SW_VL / 2; width > 0; width /= 2) {
@@ -243,6 +243,7 @@ sum_lanes(const vf v)
     }
   }
   return lanes[0];
+#endif
 }
 
 #endif
