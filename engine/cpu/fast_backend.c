@@ -442,8 +442,10 @@ fast_process(void* const context, const float* const in, float* const out,
   const size_t            O    = fast->model->output_width;
   const size_t            in0  = plan->layers[0].in_at;
 
+  const uint32_t group = SW_FAST_PASS_STREAMS(plan->vl);
   for (uint32_t t = 0; t < frames; ++t) {
-    /* Streams with a finite input frame go through the kernels in groups;
+    /* Streams with a finite input frame go through the kernels in groups
+       of one pass each;
        a non-finite input resets its stream (output 0), as on cpu-ref. */
     uint32_t pending[SW_FAST_GROUP];
     uint32_t count = 0;
@@ -462,7 +464,7 @@ fast_process(void* const context, const float* const in, float* const out,
           ++*nonfinite_resets;
         }
       }
-      if (count == SW_FAST_GROUP || (s == fast->streams && count > 0)) {
+      if (count == group || (s == fast->streams && count > 0)) {
         float* work[SW_FAST_GROUP];
         for (uint32_t k = 0; k < count; ++k) {
           work[k] = fast->work + (size_t)pending[k] * plan->work_floats;

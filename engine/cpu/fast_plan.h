@@ -67,9 +67,16 @@ typedef struct {
   size_t       scratch_floats; /* per stream, for the kernels */
 } SwFastPlan;
 
-/* Streams the kernels take in one call (they make passes of up to three or
-   four through the same weights). */
+/* Streams the kernels take in one call (at most). */
 #define SW_FAST_GROUP 4U
+
+/* Streams one pass of the kernels takes through the weights: the four
+   accumulators of an LSTM block for each must fit the budget (3 with 16
+   vector registers, 4 with 32). The backend hands the kernels groups of
+   this many, so 8 streams read the weights 3 times a frame, not 4. */
+#define SW_FAST_PASS_STREAMS(vl)                                               \
+  (SW_FAST_ACC_BUDGET(vl) / 4U < SW_FAST_GROUP ? SW_FAST_ACC_BUDGET(vl) / 4U   \
+                                               : SW_FAST_GROUP)
 
 /* One frame of up to SW_FAST_GROUP streams through every layer: layer 0's
    input is already in work[s] + layers[0].in_at; afterwards the output is at

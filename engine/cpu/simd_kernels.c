@@ -32,10 +32,9 @@
    weights. */
 #define ACC_BUDGET ((int)SW_FAST_ACC_BUDGET(SW_VL))
 
-/* Streams per pass over a layer's weights: the four accumulators of one
-   LSTM block for each of them must fit the budget (3 with 16 registers, 4
-   with 32); a frame of more streams makes several passes. */
-#define PASS_STREAMS (ACC_BUDGET / 4 < 4 ? ACC_BUDGET / 4 : 4)
+/* Streams per pass over a layer's weights (fast_plan.h); a call with more
+   makes several passes. */
+#define PASS_STREAMS SW_FAST_PASS_STREAMS(SW_VL)
 
 /* The streams of one pass (at most four), with pointers into their work
    areas for the layer at hand. */
