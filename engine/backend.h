@@ -107,6 +107,14 @@ extern const SwBackendIface sw_cpu_ref_backend; /* the scalar reference */
    "neon", "generic", or "cpu-ref" for models it passes to the reference. */
 const char*
 sw_cpu_kernels_name(const void* context);
+
+/* The compact mode of a "cpu" backend context: its LSTM and reset-after GRU
+   weights as IEEE halves (half the memory traffic; sums, state and
+   activations stay FP32). False, with the reason in `why`, where the kernel
+   set cannot convert halves (SSE2, NEON) or no layer takes them; the
+   context then runs on as it was. [non-RT] */
+bool
+sw_cpu_compact_weights(void* context, char* why, size_t why_size);
 #ifdef SW_HAVE_CUDA
 extern const SwBackendIface sw_cudnn_backend;
 extern const SwBackendIface sw_fused_backend;

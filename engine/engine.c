@@ -9,6 +9,7 @@
 #include "model_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,7 @@ struct SwEngineImpl {
   uint64_t              nonfinite_resets;
   uint32_t              fallbacks;
   char                  note[768];
+  SwWeightFormat        weights; /* in effect */
 
   /* Pipelined streaming: frames are staged into pipe_in until max_block
      are there; that block is submitted (it becomes flight_in) and its
@@ -125,6 +127,27 @@ note_append(SwEngine* const engine, const char* const text)
   engine->note[used] = '\0';
 }
 
+/* The compact mode (SW_WEIGHTS_FP16) where the cpu backend runs and its
+   kernels can take it; otherwise FP32, said in the note. */
+static void
+use_compact_weights(SwEngine* const engine)
+{
+  char why[160] = "";
+  if (engine->backend != &sw_cpu_backend) {
+    snprintf(why, sizeof(why), "the %s backend has no FP16 mode",
+             engine->backend->name);
+  } else if (sw_cpu_compact_weights(engine->context, why, sizeof(why))) {
+    engine->weights = SW_WEIGHTS_FP16;
+    return;
+  }
+  if (engine->note[0]) {
+    note_append(engine, "; ");
+  }
+  note_append(engine, "FP16 weights not used (");
+  note_append(engine, why);
+  note_append(engine, "): FP32");
+}
+
 SwEngine*
 sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
               SwError* const err)
@@ -195,6 +218,9 @@ sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
   engine->backend = engine->choice.backend;
   engine->context = engine->choice.context;
   note_append(engine, engine->choice.note);
+  if (config->weights == SW_WEIGHTS_FP16) {
+    use_compact_weights(engine);
+  }
   sw_log(SW_LOG_DEBUG, "engine: %s backend, %u streams, blocks of %u%s",
          engine->backend->name, config->streams, config->max_block,
          engine->pipelined ? ", pipelined" : "");
@@ -229,6 +255,12 @@ const char*
 sw_engine_backend_name(const SwEngine* const engine)
 {
   return engine->backend->name;
+}
+
+SwWeightFormat
+sw_engine_weights(const SwEngine* const engine)
+{
+  return engine->weights;
 }
 
 const char*

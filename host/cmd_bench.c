@@ -87,6 +87,7 @@ enum {
   OPT_STREAMS,
   OPT_RATE,
   OPT_SECONDS,
+  OPT_WEIGHTS,
   OPT_MAX_STREAMS,
   OPT_MAX_UNITS,
 };
@@ -142,7 +143,12 @@ cmd_bench_usage(FILE* stream)
     "                       block and returns the one before (one block of\n"
     "                       latency), so a GPU computes while the host goes\n"
     "                       on\n"
-    "\n"
+    "      --weights F      fp32 (default) or fp16: the cpu backend's compact\n"
+    "                       mode, LSTM and GRU weights as halves (F16C or\n"
+    "                       AVX-512); max |err| shows what it costs\n"
+    "\n",
+    stream);
+  fputs(
     "Measurement:\n"
     "      --seconds S      audio per measurement, above 0 and at most 600\n"
     "                       (default 5)\n"
@@ -198,6 +204,7 @@ typedef struct {
   uint32_t        num_backends;
   const char*     backend_text; /**< --backend as given; NULL: default. */
   SwStreamingMode streaming;
+  SwWeightFormat  weights; /**< --weights */
 } BenchOptions;
 
 /** A number option's value in min..max, or a usage error naming it. */
@@ -476,6 +483,7 @@ parse_options(int argc, char** argv, BenchOptions* options)
     {"rate", required_argument, NULL, OPT_RATE},
     CLI_ENGINE_LONG_OPTIONS,
     {"seconds", required_argument, NULL, OPT_SECONDS},
+    {"weights", required_argument, NULL, OPT_WEIGHTS},
     {"max-streams", no_argument, NULL, OPT_MAX_STREAMS},
     {"max-units", no_argument, NULL, OPT_MAX_UNITS},
     {"json", no_argument, NULL, 'j'},
@@ -547,6 +555,14 @@ parse_options(int argc, char** argv, BenchOptions* options)
       break;
     case CLI_OPT_PIPELINED:
       options->streaming = SW_STREAMING_PIPELINED;
+      break;
+    case OPT_WEIGHTS:
+      if (!strcmp(optarg, "fp32") || !strcmp(optarg, "fp16")) {
+        options->weights = optarg[2] == '1' ? SW_WEIGHTS_FP16 : SW_WEIGHTS_FP32;
+      } else {
+        status = cli_usage_error(command, "--weights '%s': expected fp32 or fp16",
+                                 optarg);
+      }
       break;
     case OPT_SECONDS:
       if (!cli_parse_double(optarg, &options->seconds) ||
@@ -748,7 +764,8 @@ typedef struct {
   double        wall_s;  /**< The whole step: build, engine, warm-up, timing. */
   double        load[3]; /**< Load average before; -1: unknown. */
   char          backend[16];
-  char          kernels[24]; /**< cpu: the kernel set; "": none. */
+  char          kernels[24]; /**< cpu: the kernel set (+fp16); "": none. */
+  bool          fp16;        /**< the engine ran half-precision weights */
   char          note[1024];
   uint32_t      fallbacks;
   uint32_t      latency;
@@ -879,6 +896,7 @@ make_engine(const Bench*    bench,
   config.streams           = streams;
   config.max_block         = block;
   config.knob_smoothing_ms = 0.0f;
+  config.weights           = bench->options->weights;
 
   if (!cli_verbose()) {
     sw_set_log(NULL, NULL);
@@ -1132,11 +1150,13 @@ measure(const Bench*   bench,
   snprintf(m->note, sizeof(m->note), "%s", note ? note : "");
   m->fallbacks = sw_engine_fallback_count(engine);
   m->latency   = sw_engine_latency(engine);
+  m->fp16 = sw_engine_weights(engine) == SW_WEIGHTS_FP16;
   if (!strcmp(m->backend, "cpu")) {
     snprintf(m->kernels,
              sizeof(m->kernels),
-             "%s",
-             has_simd_kernels(model) ? bench->cpu_kernels : "cpu-ref");
+             "%s%s",
+             has_simd_kernels(model) ? bench->cpu_kernels : "cpu-ref",
+             m->fp16 ? "+fp16" : "");
   } else if (!strcmp(m->backend, "cpu-ref")) {
     snprintf(m->kernels, sizeof(m->kernels), "scalar");
   }
@@ -1697,6 +1717,7 @@ measurement_json(const Bench* bench, const Measurement* m)
     cJSON_AddNumberToObject(o, "weights_bytes", (double)(m->params * sizeof(float))) &&
     cJSON_AddStringToObject(o, "backend_asked", backend_kind_name(m->asked)) &&
     add_string_or_null(o, "kernels", m->kernels) &&
+    cJSON_AddStringToObject(o, "weights", m->fp16 ? "fp16" : "fp32") &&
     add_string_or_null(o, "note", m->note) &&
     cJSON_AddNumberToObject(o, "fallbacks", m->fallbacks) &&
     cJSON_AddStringToObject(o, "layers", m->model) &&

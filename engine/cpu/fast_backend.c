@@ -21,9 +21,12 @@ typedef struct {
   uint32_t        vl; /* floats per vector: the plan's padding */
   SwFastFrameFunc frame;
   bool (*supported)(void);
+  bool (*converts_halves)(void); /* the compact mode; NULL: never */
 } KernelSet;
 
 #if defined(__x86_64__) || defined(_M_X64)
+#  include <cpuid.h>
+
 static bool
 have_sse2(void)
 {
@@ -41,11 +44,19 @@ have_avx512(void)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
 }
+/* cpuid leaf 1, ECX bit 29 (clang 14's __builtin_cpu_supports has no
+   "f16c"). */
+static bool
+have_f16c(void)
+{
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
 /* Best first. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", 16, sw_fast_frame_avx512, have_avx512},
-  {"avx2", 8, sw_fast_frame_avx2, have_avx2},
-  {"sse2", 4, sw_fast_frame_sse2, have_sse2},
+  {"avx512", 16, sw_fast_frame_avx512, have_avx512, have_avx512},
+  {"avx2", 8, sw_fast_frame_avx2, have_avx2, have_f16c},
+  {"sse2", 4, sw_fast_frame_sse2, have_sse2, NULL},
 };
 #elif defined(__aarch64__)
 static bool
@@ -54,7 +65,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", 4, sw_fast_frame_neon, have_neon},
+  {"neon", 4, sw_fast_frame_neon, have_neon, NULL},
 };
 #else
 static bool
@@ -63,7 +74,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", 4, sw_fast_frame_generic, have_generic},
+  {"generic", 4, sw_fast_frame_generic, have_generic, NULL},
 };
 #endif
 
@@ -94,6 +105,8 @@ typedef struct {
   const KernelSet* kernels;
   SwFastPlan       plan;
   float*           weights; /* every layer's wt/bias, one aligned block */
+  uint16_t*        halves;  /* the compact mode's weights, or NULL */
+  uint32_t         group;   /* streams handed to the kernels at once */
   float*           work;    /* [streams][plan.work_floats] */
   float*           scratch; /* SW_FAST_GROUP * plan.scratch_floats */
   void*            reference; /* cpu-ref context for models without kernels */
@@ -132,6 +145,7 @@ fast_destroy(void* const context)
   }
   free(fast->plan.layers);
   free(fast->weights);
+  free(fast->halves);
   free(fast->work);
   free(fast->scratch);
   free(fast);
@@ -397,6 +411,7 @@ fast_create(const SwModel* const model, const uint32_t streams,
   fast->model   = model;
   fast->streams = streams;
   fast->kernels = choose_kernels();
+  fast->group   = SW_FAST_PASS_STREAMS(fast->kernels->vl);
   SwStatus st   = SW_SUCCESS;
   if (!has_kernels_for(model)) {
     st = sw_cpu_ref_backend.create(model, streams, max_block, &fast->reference,
@@ -413,6 +428,110 @@ fast_create(const SwModel* const model, const uint32_t streams,
   }
   *context = fast;
   return SW_SUCCESS;
+}
+
+/* The IEEE half nearest to x (ties to even; overflow to infinity). */
+static uint16_t
+half_from_float(const float x)
+{
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof(bits));
+  const uint16_t sign = (uint16_t)((bits >> 16) & 0x8000U);
+  const uint32_t abs  = bits & 0x7fffffffU;
+  if (abs >= 0x7f800000U) { /* Inf, NaN (kept quiet) */
+    return (uint16_t)(sign | 0x7c00U | (abs > 0x7f800000U ? 0x200U : 0U));
+  }
+  if (abs >= 0x477ff000U) { /* rounds to 65536 or more */
+    return (uint16_t)(sign | 0x7c00U);
+  }
+  if (abs < 0x38800000U) { /* below 2^-14: a subnormal half, or 0 */
+    if (abs < 0x33000000U) { /* below half the smallest subnormal */
+      return sign;
+    }
+    const uint32_t mant  = (abs & 0x7fffffU) | 0x800000U;
+    /* value = mant 2^(e - 150) = (mant >> (126 - e)) units of 2^-24. */
+    const uint32_t shift = 126U - (abs >> 23);
+    const uint32_t keep = mant >> shift;
+    const uint32_t rest = mant & ((1U << shift) - 1U);
+    const uint32_t half = 1U << (shift - 1U);
+    const uint32_t up   = rest > half || (rest == half && (keep & 1U));
+    return (uint16_t)(sign | (keep + up));
+  }
+  /* Normal: rebias the exponent, round the mantissa's 13 dropped bits. */
+  const uint32_t rebased = abs - 0x38000000U; /* exponent - 112 */
+  const uint32_t keep    = rebased >> 13;
+  const uint32_t rest    = rebased & 0x1fffU;
+  const uint32_t up      = rest > 0x1000U || (rest == 0x1000U && (keep & 1U));
+  return (uint16_t)(sign | (keep + up));
+}
+
+/* Whether the layer runs on half weights in the compact mode. */
+static bool
+takes_halves(const SwFastLayer* const f)
+{
+  return f->type == SW_LAYER_LSTM ||
+         (f->type == SW_LAYER_GRU && f->gru_reset == SW_GRU_RESET_AFTER);
+}
+
+bool
+sw_cpu_compact_weights(void* const context, char* const why,
+                       const size_t why_size)
+{
+  FastContext* const fast = (FastContext*)context;
+  if (fast->reference) {
+    snprintf(why, why_size, "the model runs on cpu-ref (Conv1D or windowed)");
+    return false;
+  }
+  if (!fast->kernels->converts_halves || !fast->kernels->converts_halves()) {
+    snprintf(why, why_size, "the %s kernels cannot convert halves",
+             fast->kernels->name);
+    return false;
+  }
+  size_t count = 0;
+  for (uint32_t l = 0; l < fast->plan.num_layers; ++l) {
+    const SwFastLayer* const f = &fast->plan.layers[l];
+    if (takes_halves(f)) {
+      const size_t rows = (size_t)(f->type == SW_LAYER_LSTM ? 4U : 3U) * f->padded;
+      count += (size_t)(f->in + f->units) * rows;
+    }
+  }
+  if (count == 0) {
+    snprintf(why, why_size, "no LSTM or GRU (reset after) layer");
+    return false;
+  }
+  /* Room for one vector's overread past the end of any layer. */
+  fast->halves = (uint16_t*)aligned_alloc(64, (count + 64U) * sizeof(uint16_t));
+  if (!fast->halves) {
+    snprintf(why, why_size, "out of memory");
+    return false;
+  }
+  uint16_t* next = fast->halves;
+  for (uint32_t l = 0; l < fast->plan.num_layers; ++l) {
+    SwFastLayer* const f = &fast->plan.layers[l];
+    if (!takes_halves(f)) {
+      continue;
+    }
+    const size_t rows = (size_t)(f->type == SW_LAYER_LSTM ? 4U : 3U) * f->padded;
+    const size_t nx = (size_t)f->in * rows, nh = (size_t)f->units * rows;
+    for (size_t i = 0; i < nx; ++i) {
+      next[i] = half_from_float(f->wx[i]);
+    }
+    for (size_t i = 0; i < nh; ++i) {
+      next[nx + i] = half_from_float(f->wh[i]);
+    }
+    f->wx_half = next;
+    f->wh_half = next + nx;
+    next += nx + nh;
+  }
+  /* A half has to be converted into a register before the streams use it
+     (a float is read by each multiply-add from memory): three streams'
+     accumulators, their inputs and it overflow AVX2's 16 registers, so
+     passes of two there (measured on a Zen 3: 8 streams of LSTM-128 took
+     3.3 us a stream's sample in passes of three, 2.5 in passes of two). */
+  if (fast->kernels->vl < 16U && fast->group > 2U) {
+    fast->group = 2U;
+  }
+  return true;
 }
 
 /* An exponent of all ones is Inf or NaN; integer ORs vectorize. */
@@ -442,7 +561,7 @@ fast_process(void* const context, const float* const in, float* const out,
   const size_t            O    = fast->model->output_width;
   const size_t            in0  = plan->layers[0].in_at;
 
-  const uint32_t group = SW_FAST_PASS_STREAMS(plan->vl);
+  const uint32_t group = fast->group;
   for (uint32_t t = 0; t < frames; ++t) {
     /* Streams with a finite input frame go through the kernels in groups
        of one pass each;
@@ -557,7 +676,13 @@ const char*
 sw_cpu_kernels_name(const void* const context)
 {
   const FastContext* const fast = (const FastContext*)context;
-  return fast->reference ? "cpu-ref" : fast->kernels->name;
+  if (fast->reference) {
+    return "cpu-ref";
+  }
+  if (fast->halves) {
+    return fast->kernels->vl == 16U ? "avx512-fp16" : "avx2-fp16";
+  }
+  return fast->kernels->name;
 }
 
 const SwBackendIface sw_cpu_backend = {

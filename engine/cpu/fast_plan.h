@@ -48,6 +48,10 @@ typedef struct {
   const float* wh;
   const float* bias;
   const float* bias_hn;
+  /* The compact mode: wx and wh as IEEE halves, same layout (LSTM and
+     reset-after GRU layers; NULL otherwise, and then wx and wh are used). */
+  const uint16_t* wx_half;
+  const uint16_t* wh_half;
   /* Offsets in a stream's work area, in floats: the layer's input vector
      (layer 0: the frame's input; others: the previous layer's output), its
      output (h, or a Dense layer's y), the LSTM cell. */

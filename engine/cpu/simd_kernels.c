@@ -55,33 +55,33 @@ typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
    over the budget are empty and never called. `table` gets them as
    table[S - 1][T - 1]. RACT and ACT are the activations: constants for the
    usual ones, else the layer's (ract, act). */
-#define TILE(table, body, G, S, T, RACT, ACT)                                  \
+#define TILE(table, body, G, S, T, ...)                                        \
   static void table##_##S##_##T(const SwFastLayer* L, Pass* p, uint32_t b0,    \
                                 SwActivation ract, SwActivation act)           \
   {                                                                            \
     (void)ract;                                                                \
     (void)act;                                                                 \
     if ((S) * (T) * (G) <= ACC_BUDGET) {                                       \
-      body(L, p, S, T, b0, RACT, ACT);                                         \
+      body(L, p, S, T, b0, __VA_ARGS__);                                       \
     }                                                                          \
   }
-#define TILES_OF_S(table, body, G, S, RACT, ACT)                               \
-  TILE(table, body, G, S, 1, RACT, ACT)                                        \
-  TILE(table, body, G, S, 2, RACT, ACT)                                        \
-  TILE(table, body, G, S, 3, RACT, ACT)                                        \
-  TILE(table, body, G, S, 4, RACT, ACT)                                        \
-  TILE(table, body, G, S, 5, RACT, ACT)                                        \
-  TILE(table, body, G, S, 6, RACT, ACT)                                        \
-  TILE(table, body, G, S, 7, RACT, ACT)                                        \
-  TILE(table, body, G, S, 8, RACT, ACT)
+#define TILES_OF_S(table, body, G, S, ...)                                     \
+  TILE(table, body, G, S, 1, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 2, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 3, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 4, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 5, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 6, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 7, __VA_ARGS__)                                      \
+  TILE(table, body, G, S, 8, __VA_ARGS__)
 #define ROW_OF_S(table, S)                                                     \
   {table##_##S##_1, table##_##S##_2, table##_##S##_3, table##_##S##_4,         \
    table##_##S##_5, table##_##S##_6, table##_##S##_7, table##_##S##_8}
-#define TILE_TABLE(table, body, G, RACT, ACT)                                  \
-  TILES_OF_S(table, body, G, 1, RACT, ACT)                                     \
-  TILES_OF_S(table, body, G, 2, RACT, ACT)                                     \
-  TILES_OF_S(table, body, G, 3, RACT, ACT)                                     \
-  TILES_OF_S(table, body, G, 4, RACT, ACT)                                     \
+#define TILE_TABLE(table, body, G, ...)                                        \
+  TILES_OF_S(table, body, G, 1, __VA_ARGS__)                                   \
+  TILES_OF_S(table, body, G, 2, __VA_ARGS__)                                   \
+  TILES_OF_S(table, body, G, 3, __VA_ARGS__)                                   \
+  TILES_OF_S(table, body, G, 4, __VA_ARGS__)                                   \
   static const TileFunc table[4][8] = {ROW_OF_S(table, 1), ROW_OF_S(table, 2), \
                                        ROW_OF_S(table, 3), ROW_OF_S(table, 4)};
 
@@ -101,41 +101,55 @@ run_tiles(const TileFunc table[4][8], const uint32_t kind,
   }
 }
 
+/* Weight i of an array of floats, or of halves in the compact mode. */
+SW_INLINE vf
+load_weight(const void* const w, const size_t i, const bool half)
+{
+  return half ? load_half((const uint16_t*)w + i) : load((const float*)w + i);
+}
+
 /* acc[s][t][g] += w_t[k][g] v[s][k] over k < cols, for the T blocks of a
    tile (G gate vectors each): w points at the first block's weights, each
    block's are [cols][G SW_VL] and the next block's lie `stride` floats on. */
 SW_INLINE void
-accumulate(vf* const acc, const float* w, const size_t stride,
+accumulate(vf* const acc, const void* const weights, const size_t stride,
            const size_t cols, const float* const* const v, const int S,
-           const int T, const int G)
+           const int T, const int G, const bool half)
 {
   const int n = T * G;
+  size_t    w = 0; /* element offset of row k of the first block */
   for (size_t k = 0; k < cols; ++k, w += (size_t)G * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
       UNROLL for (int g = 0; g < G; ++g)
       {
-        const vf m = load(w + (size_t)t * stride + (size_t)g * SW_VL);
+        const vf m = load_weight(weights, w + (size_t)t * stride +
+                                            (size_t)g * SW_VL, half);
         UNROLL for (int s = 0; s < S; ++s)
         {
-          acc[s * n + t * G + g] = acc[s * n + t * G + g] + m * v[s][k];
+          acc[s * n + t * G + g] = vfma(m, splat(v[s][k]), acc[s * n + t * G + g]);
         }
       }
     }
   }
 }
 
-/* The weights of unit block b: inputs, recurrent. */
-SW_INLINE const float*
-block_x(const SwFastLayer* const L, const uint32_t b, const int G)
+/* The weights of unit block b: inputs, recurrent; halves in the compact
+   mode. */
+SW_INLINE const void*
+block_x(const SwFastLayer* const L, const uint32_t b, const int G,
+        const bool half)
 {
-  return L->wx + (size_t)b * L->in * (size_t)G * SW_VL;
+  const size_t i = (size_t)b * L->in * (size_t)G * SW_VL;
+  return half ? (const void*)(L->wx_half + i) : (const void*)(L->wx + i);
 }
 
-SW_INLINE const float*
-block_h(const SwFastLayer* const L, const uint32_t b, const int G)
+SW_INLINE const void*
+block_h(const SwFastLayer* const L, const uint32_t b, const int G,
+        const bool half)
 {
-  return L->wh + (size_t)b * L->units * (size_t)G * SW_VL;
+  const size_t i = (size_t)b * L->units * (size_t)G * SW_VL;
+  return half ? (const void*)(L->wh_half + i) : (const void*)(L->wh + i);
 }
 
 /* acc[s n + g] = bias[g] for the tile's n vectors. */
@@ -155,16 +169,17 @@ start(vf* const acc, const float* const bias, const int S, const int n)
 
 SW_INLINE void
 lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
-          const uint32_t b0, const SwActivation ract, const SwActivation act)
+          const uint32_t b0, const SwActivation ract, const SwActivation act,
+          const bool half)
 {
   const size_t r0 = (size_t)b0 * 4U * SW_VL;
   const int    n  = 4 * T;
   vf           acc[ACC_BUDGET];
   start(acc, L->bias + r0, S, n);
-  accumulate(acc, block_x(L, b0, 4), (size_t)L->in * 4U * SW_VL, L->in, p->x,
-             S, T, 4);
-  accumulate(acc, block_h(L, b0, 4), (size_t)L->units * 4U * SW_VL, L->units,
-             (const float* const*)p->h, S, T, 4);
+  accumulate(acc, block_x(L, b0, 4, half), (size_t)L->in * 4U * SW_VL, L->in,
+             p->x, S, T, 4, half);
+  accumulate(acc, block_h(L, b0, 4, half), (size_t)L->units * 4U * SW_VL,
+             L->units, (const float* const*)p->h, S, T, 4, half);
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
@@ -175,7 +190,7 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
       const vf        f    = vactivate(ract, acc[a + 1]);
       const vf        g    = vactivate(act, acc[a + 2]);
       const vf        o    = vactivate(ract, acc[a + 3]);
-      const vf        cell = f * load(p->c[s] + j) + i * g;
+      const vf        cell = vfma(f, load(p->c[s] + j), i * g);
       const vf        h    = o * vactivate(act, cell);
       store(p->c[s] + j, cell);
       store(p->tmp[s] + j, h);
@@ -184,9 +199,15 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
   }
 }
 
-/* The usual activations get code of their own; others choose per vector. */
-TILE_TABLE(lstm_usual, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH)
-TILE_TABLE(lstm_any, lstm_tile, 4, ract, act)
+/* The usual activations get code of their own; others choose per vector.
+   Compact (half-precision) weights: tables of their own where the kernel
+   set converts halves. */
+TILE_TABLE(lstm_usual, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH, false)
+TILE_TABLE(lstm_any, lstm_tile, 4, ract, act, false)
+#ifdef SW_HALF_WEIGHTS
+TILE_TABLE(lstm_usual_half, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH, true)
+TILE_TABLE(lstm_any_half, lstm_tile, 4, ract, act, true)
+#endif
 
 static bool
 usual_activations(const SwFastLayer* const L)
@@ -198,6 +219,13 @@ usual_activations(const SwFastLayer* const L)
 static void
 lstm(const SwFastLayer* const L, Pass* const p, const uint32_t S)
 {
+#ifdef SW_HALF_WEIGHTS
+  if (L->wx_half) {
+    run_tiles(usual_activations(L) ? lstm_usual_half : lstm_any_half, 0, L, p,
+              S, L->recurrent_activation, L->activation);
+    return;
+  }
+#endif
   run_tiles(usual_activations(L) ? lstm_usual : lstm_any, 0, L, p, S,
             L->recurrent_activation, L->activation);
 }
@@ -210,7 +238,7 @@ lstm(const SwFastLayer* const L, Pass* const p, const uint32_t S)
 SW_INLINE void
 gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
                const int T, const uint32_t b0, const SwActivation ract,
-               const SwActivation act)
+               const SwActivation act, const bool half)
 {
   const size_t r0 = (size_t)b0 * 3U * SW_VL;
   const int    n  = 4 * T;
@@ -228,38 +256,42 @@ gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
     }
   }
   const size_t x_stride = (size_t)L->in * 3U * SW_VL;
-  const float* w        = block_x(L, b0, 3);
+  const void*  wx       = block_x(L, b0, 3, half);
+  size_t       w        = 0;
   for (size_t k = 0; k < L->in; ++k, w += 3U * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
-      const vf mr = load(w + (size_t)t * x_stride);
-      const vf mz = load(w + (size_t)t * x_stride + SW_VL);
-      const vf mn = load(w + (size_t)t * x_stride + 2U * SW_VL);
+      const size_t i  = w + (size_t)t * x_stride;
+      const vf     mr = load_weight(wx, i, half);
+      const vf     mz = load_weight(wx, i + SW_VL, half);
+      const vf     mn = load_weight(wx, i + 2U * SW_VL, half);
       UNROLL for (int s = 0; s < S; ++s)
       {
         vf* const   a = &acc[s * n + 4 * t];
         const float v = p->x[s][k];
-        a[0]          = a[0] + mr * v;
-        a[1]          = a[1] + mz * v;
-        a[2]          = a[2] + mn * v;
+        a[0]          = vfma(mr, splat(v), a[0]);
+        a[1]          = vfma(mz, splat(v), a[1]);
+        a[2]          = vfma(mn, splat(v), a[2]);
       }
     }
   }
   const size_t h_stride = (size_t)L->units * 3U * SW_VL;
-  w                     = block_h(L, b0, 3);
+  const void*  wh       = block_h(L, b0, 3, half);
+  w                     = 0;
   for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
-      const vf mr = load(w + (size_t)t * h_stride);
-      const vf mz = load(w + (size_t)t * h_stride + SW_VL);
-      const vf mn = load(w + (size_t)t * h_stride + 2U * SW_VL);
+      const size_t i  = w + (size_t)t * h_stride;
+      const vf     mr = load_weight(wh, i, half);
+      const vf     mz = load_weight(wh, i + SW_VL, half);
+      const vf     mn = load_weight(wh, i + 2U * SW_VL, half);
       UNROLL for (int s = 0; s < S; ++s)
       {
         vf* const   a = &acc[s * n + 4 * t];
         const float v = p->h[s][k];
-        a[0]          = a[0] + mr * v;
-        a[1]          = a[1] + mz * v;
-        a[3]          = a[3] + mn * v;
+        a[0]          = vfma(mr, splat(v), a[0]);
+        a[1]          = vfma(mz, splat(v), a[1]);
+        a[3]          = vfma(mn, splat(v), a[3]);
       }
     }
   }
@@ -271,8 +303,8 @@ gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
       const size_t    j = ((size_t)b0 + (size_t)t) * SW_VL;
       const vf        r = vactivate(ract, a[0]);
       const vf        z = vactivate(ract, a[1]);
-      const vf        c = vactivate(act, a[2] + r * a[3]);
-      const vf        h = (1.0f - z) * c + z * load(p->h[s] + j);
+      const vf        c = vactivate(act, vfma(r, a[3], a[2]));
+      const vf        h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
       store(p->tmp[s] + j, h);
       p->bad[s] |= nonfinite_lanes(h);
     }
@@ -294,10 +326,10 @@ gru_before_gates_tile(const SwFastLayer* const L, Pass* const p, const int S,
   const int    n  = 3 * T;
   vf           acc[ACC_BUDGET];
   start(acc, L->bias + r0, S, n);
-  accumulate(acc, block_x(L, b0, 3), (size_t)L->in * 3U * SW_VL, L->in, p->x,
-             S, T, 3);
+  accumulate(acc, block_x(L, b0, 3, false), (size_t)L->in * 3U * SW_VL, L->in,
+             p->x, S, T, 3, false);
   const size_t h_stride = (size_t)L->units * 3U * SW_VL;
-  const float* w        = block_h(L, b0, 3);
+  const float* w        = L->wh + (size_t)b0 * L->units * 3U * SW_VL;
   for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
@@ -307,8 +339,8 @@ gru_before_gates_tile(const SwFastLayer* const L, Pass* const p, const int S,
       {
         vf* const   a = &acc[s * n + 3 * t];
         const float v = p->h[s][k];
-        a[0]          = a[0] + mr * v;
-        a[1]          = a[1] + mz * v;
+        a[0]          = vfma(mr, splat(v), a[0]);
+        a[1]          = vfma(mz, splat(v), a[1]);
       }
     }
   }
@@ -341,14 +373,15 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
     }
   }
   const size_t h_stride = (size_t)L->units * 3U * SW_VL;
-  const float* w        = block_h(L, b0, 3) + 2U * SW_VL;
+  const float* w =
+    L->wh + (size_t)b0 * L->units * 3U * SW_VL + 2U * SW_VL;
   for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
       const vf m = load(w + (size_t)t * h_stride);
       UNROLL for (int s = 0; s < S; ++s)
       {
-        acc[s * T + t] = acc[s * T + t] + m * p->tmp[s][Up + k];
+        acc[s * T + t] = vfma(m, splat(p->tmp[s][Up + k]), acc[s * T + t]);
       }
     }
   }
@@ -360,15 +393,21 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
       const vf     z = load(p->tmp[s] + 2U * Up + j);
       const vf     c = vactivate(act, load(p->tmp[s] + 3U * Up + j) +
                                         acc[s * T + t]);
-      const vf     h = z * load(p->h[s] + j) + (1.0f - z) * c;
+      const vf     h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
       store(p->tmp[s] + j, h);
       p->bad[s] |= nonfinite_lanes(h);
     }
   }
 }
 
-TILE_TABLE(gru_after_usual, gru_after_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH)
-TILE_TABLE(gru_after_any, gru_after_tile, 4, ract, act)
+TILE_TABLE(gru_after_usual, gru_after_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH,
+           false)
+TILE_TABLE(gru_after_any, gru_after_tile, 4, ract, act, false)
+#ifdef SW_HALF_WEIGHTS
+TILE_TABLE(gru_after_usual_half, gru_after_tile, 4, SW_ACT_SIGMOID,
+           SW_ACT_TANH, true)
+TILE_TABLE(gru_after_any_half, gru_after_tile, 4, ract, act, true)
+#endif
 TILE_TABLE(gru_before_gates, gru_before_gates_tile, 3, ract, act)
 TILE_TABLE(gru_before_state, gru_before_state_tile, 1, ract, act)
 
@@ -378,6 +417,14 @@ gru(const SwFastLayer* const L, Pass* const p, const uint32_t S)
   const SwActivation ract = L->recurrent_activation;
   const SwActivation act  = L->activation;
   if (L->gru_reset == SW_GRU_RESET_AFTER) {
+#ifdef SW_HALF_WEIGHTS
+    if (L->wx_half) {
+      run_tiles(usual_activations(L) ? gru_after_usual_half
+                                     : gru_after_any_half,
+                0, L, p, S, ract, act);
+      return;
+    }
+#endif
     run_tiles(usual_activations(L) ? gru_after_usual : gru_after_any, 0, L, p,
               S, ract, act);
     return;
@@ -397,11 +444,11 @@ single_tile(const SwFastLayer* const L, Pass* const p, const int S,
   const size_t r0 = (size_t)b0 * SW_VL;
   vf           acc[ACC_BUDGET];
   start(acc, L->bias + r0, S, T);
-  accumulate(acc, block_x(L, b0, 1), (size_t)L->in * SW_VL, L->in, p->x, S, T,
-             1);
+  accumulate(acc, block_x(L, b0, 1, false), (size_t)L->in * SW_VL, L->in, p->x,
+             S, T, 1, false);
   if (recurrent) {
-    accumulate(acc, block_h(L, b0, 1), (size_t)L->units * SW_VL, L->units,
-               (const float* const*)p->h, S, T, 1);
+    accumulate(acc, block_h(L, b0, 1, false), (size_t)L->units * SW_VL,
+               L->units, (const float* const*)p->h, S, T, 1, false);
   }
   UNROLL for (int s = 0; s < S; ++s)
   {
@@ -458,11 +505,11 @@ dense_dot(const SwFastLayer* const L, Pass* const p, const uint32_t S)
       vf                 a0 = splat(0.0f), a1 = splat(0.0f);
       size_t             k  = 0;
       for (; k + 2U * SW_VL <= cols; k += 2U * SW_VL) {
-        a0 = a0 + load(w + k) * load(x + k);
-        a1 = a1 + load(w + k + SW_VL) * load(x + k + SW_VL);
+        a0 = vfma(load(w + k), load(x + k), a0);
+        a1 = vfma(load(w + k + SW_VL), load(x + k + SW_VL), a1);
       }
       if (k < cols) {
-        a0 = a0 + load(w + k) * load(x + k);
+        a0 = vfma(load(w + k), load(x + k), a0);
       }
       const float y = sum_lanes(a0 + a1) + L->bias[o];
       p->h[s][o]    = L->activation == SW_ACT_LINEAR ||

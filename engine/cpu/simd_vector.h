@@ -31,6 +31,9 @@
 #elif defined(__SSE2__) && SW_VL == 4
 #  include <emmintrin.h>
 #  define SW_NATIVE_SSE 1
+#elif defined(__aarch64__) && SW_VL == 4
+#  include <arm_neon.h>
+#  define SW_NATIVE_NEON 1
 #endif
 
 #define SW_INLINE static inline __attribute__((always_inline))
@@ -52,10 +55,49 @@ store(float* const p, const vf v)
   memcpy(p, &v, sizeof(v));
 }
 
+/* Half-precision weights (the compact mode): the kernel sets whose CPUs
+   convert them in hardware (F16C with AVX2, AVX-512F). */
+#if defined(SW_NATIVE_AVX512) || (defined(SW_NATIVE_AVX) && defined(__F16C__))
+#  define SW_HALF_WEIGHTS 1
+#endif
+
+/* SW_VL floats from SW_VL halves at p. */
+SW_INLINE vf
+load_half(const uint16_t* const p)
+{
+#if defined(SW_NATIVE_AVX512)
+  return (vf)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p));
+#elif defined(SW_HALF_WEIGHTS)
+  return (vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
+#else
+  (void)p;
+  return (vf){0}; /* never called: the plan has no half weights here */
+#endif
+}
+
 SW_INLINE vf
 splat(const float x)
 {
   return (vf){0} + x;
+}
+
+/* a b + c: one fused multiply-add where the set has them, else a multiply
+   and an add. The kernels are built with -ffp-contract=off, so this is the
+   only fusing there is: the compiler's own choice of which products to fuse
+   could differ between the kernels' instantiations (clang's did), and a
+   stream's output must not depend on which tile or pass computed it. */
+SW_INLINE vf
+vfma(const vf a, const vf b, const vf c)
+{
+#if defined(SW_NATIVE_AVX512)
+  return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(SW_NATIVE_AVX) && defined(__FMA__)
+  return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#elif defined(SW_NATIVE_NEON)
+  return (vf)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
+#else
+  return a * b + c;
+#endif
 }
 
 /* Lanes of a where m is all ones, else of b. */
@@ -108,17 +150,17 @@ vexp_nonnegative(vf x)
 {
   x = vmin_keep_nan(splat(88.0f), x);
   /* y = 1.5 * 2^23 + round(x / ln 2): the integer sits in y's low bits. */
-  const vf y = x * 1.44269504088896341f + 12582912.0f;
+  const vf y = vfma(x, splat(1.44269504088896341f), splat(12582912.0f));
   const vf n = y - 12582912.0f;
-  const vf r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  const vf r = vfma(n, splat(2.12194440e-4f), vfma(n, splat(-0.693359375f), x));
   /* Cephes's polynomial 1 + r + r^2 q(r), q evaluated by Estrin's scheme
      (pairs, then pairs of pairs): half the dependent steps of Horner's. */
-  const vf r2 = r * r;
-  const vf q01 = r * 1.6666665459e-1f + 5.0000001201e-1f;
-  const vf q23 = r * 8.3334519073e-3f + 4.1665795894e-2f;
-  const vf q45 = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  const vf q   = q01 + r2 * (q23 + r2 * q45);
-  const vf p   = q * r2 + (r + 1.0f);
+  const vf r2  = r * r;
+  const vf q01 = vfma(r, splat(1.6666665459e-1f), splat(5.0000001201e-1f));
+  const vf q23 = vfma(r, splat(8.3334519073e-3f), splat(4.1665795894e-2f));
+  const vf q45 = vfma(r, splat(1.9875691500e-4f), splat(1.3981999507e-3f));
+  const vf q   = vfma(r2, vfma(r2, q45, q23), q01);
+  const vf p   = vfma(q, r2, r + 1.0f);
   /* 2^n: n + 127 in the exponent field (0x4B400000 is y's bits for n = 0). */
   const vi scale = ((vi)y - (0x4B400000 - 127)) << 23;
   return p * (vf)scale;
@@ -140,7 +182,7 @@ vrecip(const vf d)
   return 1.0f / d;
 #endif
 #if defined(SW_NATIVE_AVX512) || defined(SW_NATIVE_AVX) || defined(SW_NATIVE_SSE)
-  return r + r * (1.0f - d * r);
+  return vfma(r, vfma(-d, r, splat(1.0f)), r);
 #endif
 }
 
@@ -176,8 +218,8 @@ vactivate(const SwActivation act, const vf x)
   case SW_ACT_SIGMOID: return vsigmoid(x);
   case SW_ACT_RELU: return select_lanes(x > 0.0f, x, splat(0.0f));
   case SW_ACT_HARD_SIGMOID:
-    return vmin_keep_nan(splat(1.0f),
-                         vmax_keep_nan(splat(0.0f), x * 0.2f + 0.5f));
+    return vmin_keep_nan(
+      splat(1.0f), vmax_keep_nan(splat(0.0f), vfma(x, splat(0.2f), splat(0.5f))));
   case SW_ACT_HARD_SIGMOID_K3:
     return vmin_keep_nan(splat(1.0f),
                          vmax_keep_nan(splat(0.0f), x / 6.0f + 0.5f));

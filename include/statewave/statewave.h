@@ -482,6 +482,18 @@ typedef enum {
   SW_STREAMING_PIPELINED,
 } SwStreamingMode;
 
+typedef enum {
+  SW_WEIGHTS_FP32 = 0, /**< The model's FP32 weights (the default). */
+  /** The compact mode of the cpu backend: LSTM and reset-after GRU weights
+      kept as IEEE halves, half the memory traffic for large models; sums,
+      state and activations stay FP32. Outputs differ from FP32 by the
+      weights' rounding (relative 2^-11 each; `statewave bench --weights fp16`
+      reports the difference from cpu-ref). Needs F16C (AVX2) or AVX-512;
+      elsewhere, and on other backends, the engine runs FP32 and says why in
+      sw_engine_note(). */
+  SW_WEIGHTS_FP16,
+} SwWeightFormat;
+
 typedef struct {
   double          sample_rate; /**< Host rate in Hz, for knob smoothing; 0: 48000. */
   uint32_t        streams;     /**< Independent state slots (>= 1). */
@@ -489,6 +501,7 @@ typedef struct {
   SwBackendKind   backend;
   float           knob_smoothing_ms; /**< Linear ramp time for knob changes; 0: none. */
   SwStreamingMode streaming;
+  SwWeightFormat  weights; /**< FP32 (default) or the cpu backend's FP16 mode. */
 } SwEngineConfig;
 
 /** What a backend is and whether it can run here. */
@@ -549,6 +562,12 @@ sw_engine_backend_name(const SwEngine* engine);
 */
 SW_API SW_REALTIME const char*
 sw_engine_backend_note(const SwEngine* engine);
+
+/** The weight format the engine runs: SW_WEIGHTS_FP16 only where the
+    compact mode was asked for and took effect (else the note says why).
+    [RT-safe] */
+SW_API SW_REALTIME SwWeightFormat
+sw_engine_weights(const SwEngine* engine);
 
 /** Times the engine left a failed GPU backend for the CPU mid-stream (0 or
     1). [RT-safe] */

@@ -8,6 +8,8 @@
     100 000 steps for LSTM, GRU (both forms), SimpleRNN, stacked layers,
     Dense heads, knob inputs, Keras 2 hard_sigmoid, and 1 to 5 streams
     (groups of four through one pass over the weights, and the rest);
+  - the compact mode (half-precision weights) runs where the set converts
+    halves, within 1e-3 of cpu-ref, and is refused with the reason elsewhere;
   - models without kernels (Conv1D, windowed) run on cpu-ref inside "cpu".
 */
 
@@ -133,9 +135,14 @@ build(const SwLayerSpec* layers, uint32_t n, uint32_t inputs, uint64_t seed)
 
 /* Run `steps` frames of every stream through "cpu" (with the kernel set
    `forced`) and "cpu-ref"; the largest output difference. */
+/* The largest |cpu - cpu-ref| over `steps` frames of every stream, the cpu
+   backend forced to kernel set `forced` ("" : its choice) and, with
+   `compact`, asked for half-precision weights (whether it took them: in
+   *compact_taken, with the reason in `why` if not). */
 static double
-compare(const SwModel* model, uint32_t streams, uint32_t steps,
-        const char* forced, const char** ran)
+compare_mode(const SwModel* model, uint32_t streams, uint32_t steps,
+             const char* forced, const char** ran, bool compact,
+             bool* compact_taken, char* why, size_t why_size)
 {
   setenv("STATEWAVE_CPU_KERNELS", forced, 1);
   void*   fast = NULL;
@@ -145,6 +152,9 @@ compare(const SwModel* model, uint32_t streams, uint32_t steps,
       sw_cpu_ref_backend.create(model, streams, 256, &ref, &err)) {
     fprintf(stderr, "create: %s\n", err.message);
     exit(1);
+  }
+  if (compact) {
+    *compact_taken = sw_cpu_compact_weights(fast, why, why_size);
   }
   *ran = sw_cpu_kernels_name(fast);
   const uint32_t I = model->input_width, O = model->output_width, B = 256;
@@ -181,6 +191,49 @@ compare(const SwModel* model, uint32_t streams, uint32_t steps,
   free(a);
   free(b);
   return worst;
+}
+
+static double
+compare(const SwModel* model, uint32_t streams, uint32_t steps,
+        const char* forced, const char** ran)
+{
+  return compare_mode(model, streams, steps, forced, ran, false, NULL, NULL, 0);
+}
+
+/* The compact mode (half-precision weights): where the set converts halves,
+   it runs them (the kernel name says so), the output moves off FP32's by
+   the weights' rounding only (within 1e-3 of cpu-ref, and not equal to the
+   FP32 run's error, so the path really ran); elsewhere it is refused with
+   the reason and the engine stays FP32. */
+static void
+check_compact(const KernelSet* set, const SwLayerSpec* layers, size_t n,
+              const char* what, uint32_t streams)
+{
+  SwModel* const model = build(layers, n, 1, 77);
+  const char*    ran   = NULL;
+  bool           taken = false;
+  char           why[160] = "";
+  const double   fp32  = compare(model, streams, 20000, set->name, &ran);
+  const double   fp16  = compare_mode(model, streams, 20000, set->name, &ran,
+                                      true, &taken, why, sizeof(why));
+  const bool     can   = strcmp(set->name, "sse2") != 0 &&
+                  strcmp(set->name, "neon") != 0 &&
+                  strcmp(set->name, "generic") != 0;
+  printf("# %-8s %-36s fp16 weights: %s, max |cpu - cpu-ref| %.3g (fp32 %.3g)\n",
+         set->name, what, taken ? "taken" : why, fp16, fp32);
+  if (can) {
+    char expected[32];
+    snprintf(expected, sizeof(expected), "%s-fp16", set->name);
+    CHECK(taken && !strcmp(ran, expected), "%s on %s: compact mode not taken "
+          "(%s), ran %s", what, set->name, why, ran);
+    CHECK(fp16 <= 1e-3 && fp16 != fp32, "%s on %s: fp16 %.3g from cpu-ref, "
+          "fp32 %.3g", what, set->name, fp16, fp32);
+  } else {
+    CHECK(!taken && strstr(why, "cannot convert halves") && fp16 == fp32,
+          "%s on %s: compact mode should be refused (taken %d, '%s')", what,
+          set->name, (int)taken, why);
+  }
+  sw_model_free(model);
 }
 
 int
@@ -250,6 +303,16 @@ main(void)
     }
   }
 
+  SwLayerSpec lstm128[2] = {sw_layer_spec(SW_LAYER_LSTM, 128),
+                            sw_layer_spec(SW_LAYER_DENSE, 1)};
+  for (size_t k = 0; k < count; ++k) {
+    if (sets[k].supported) {
+      check_compact(&sets[k], lstm40, 2, "LSTM 40", 1);
+      check_compact(&sets[k], gru40, 2, "GRU 40 (reset after)", 3);
+      check_compact(&sets[k], lstm128, 2, "LSTM 128, 2 streams", 2);
+    }
+  }
+
   /* A stream's output does not depend on which streams share its pass
      over the weights: five streams of one input (four grouped, one alone)
      are bit-identical. */
@@ -290,6 +353,11 @@ main(void)
   const double   worst = compare(model, 1, 2000, "", &ran);
   CHECK(!strcmp(ran, "cpu-ref") && worst == 0.0,
         "Conv1D: ran %s, %.3g from cpu-ref", ran, worst);
+  bool taken = false;
+  char why[160] = "";
+  compare_mode(model, 1, 256, "", &ran, true, &taken, why, sizeof(why));
+  CHECK(!taken && strstr(why, "cpu-ref"), "Conv1D: compact mode %s ('%s')",
+        taken ? "taken" : "refused", why);
   sw_model_free(model);
 
   if (failures) {
