@@ -14,9 +14,10 @@
    one before.
 
    Every output unit's sum is one chain in a fixed order (bias, inputs in
-   order, then h in order) and every activation is lane by lane, so a
-   stream's result depends on the layer's shape only: never on the tile, on
-   the streams sharing its pass, or on the kernel set's vector width. */
+   order, then h in order), every multiply-add is fused or not by the
+   kernel set alone (vfma), and every activation is lane by lane, so a
+   stream's result never depends on its tile or on the streams sharing its
+   pass. */
 
 #include "fast_plan.h"
 #include "simd_vector.h"
@@ -27,9 +28,8 @@
 
 #define UNROLL _Pragma("GCC unroll 32")
 
-/* Accumulators a tile may hold: two thirds of the vector registers (16 with
-   AVX2, SSE2 and NEON; 32 with AVX-512), the rest for broadcasts and
-   weights. */
+/* Accumulators a tile may hold (fast_plan.h): three quarters of the vector
+   registers. */
 #define ACC_BUDGET ((int)SW_FAST_ACC_BUDGET(SW_VL))
 
 /* Streams per pass over a layer's weights (fast_plan.h); a call with more
@@ -53,8 +53,9 @@ typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
 /* Tile functions for every S (1..4) and T (1..8), made from an inline body
    with S and T as constants so its accumulators live in registers; those
    over the budget are empty and never called. `table` gets them as
-   table[S - 1][T - 1]. RACT and ACT are the activations: constants for the
-   usual ones, else the layer's (ract, act). */
+   table[S - 1][T - 1]. The arguments after T go to the body: the
+   activations (constants for the usual ones, else the layer's ract, act)
+   and, for LSTM and GRU, whether the weights are halves. */
 #define TILE(table, body, G, S, T, ...)                                        \
   static void table##_##S##_##T(const SwFastLayer* L, Pass* p, uint32_t b0,    \
                                 SwActivation ract, SwActivation act)           \
