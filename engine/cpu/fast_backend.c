@@ -499,8 +499,9 @@ sw_cpu_compact_weights(void* const context, char* const why,
     snprintf(why, why_size, "no LSTM or GRU (reset after) layer");
     return false;
   }
-  /* Room for one vector's overread past the end of any layer. */
-  fast->halves = (uint16_t*)aligned_alloc(64, (count + 64U) * sizeof(uint16_t));
+  /* A size in whole 64-byte units, as aligned_alloc requires. */
+  fast->halves =
+    (uint16_t*)aligned_alloc(64, round_up(count * sizeof(uint16_t), 64U));
   if (!fast->halves) {
     snprintf(why, why_size, "out of memory");
     return false;
