@@ -2696,6 +2696,23 @@ test_bench(void)
     check_measurement(out[0], true, "sse2");
   }
   free_lines(out, count);
+
+  // The compact mode: FP16 weights on an AVX2 CPU, said in kernels and weights.
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) {
+    count = bench_lines(ARGS("bench", "--lstm", "8", "--seconds", "0.02",
+                             "--backend", "cpu", "--weights", "fp16", "--json"),
+                        out);
+    if (count == 1) {
+      check(!strcmp(json_string(out[0], "weights"), "fp16") &&
+              strstr(json_string(out[0], "kernels"), "+fp16") != NULL,
+            "--weights fp16: weights fp16, kernels +fp16");
+      check(json_number(out[0], "max_abs_error") > 0.0 &&
+              json_number(out[0], "max_abs_error") <= 1e-3,
+            "--weights fp16: within 1e-3 of cpu-ref");
+    }
+    free_lines(out, count);
+  }
 #endif
 
   // --backend all: cpu and cpu-ref (and a usable GPU backend), each at
@@ -2836,6 +2853,9 @@ test_bench(void)
   expect_error(2,
                "--seconds '0': expected a number above 0",
                ARGS("bench", "--lstm", "4", "--seconds", "0"));
+  expect_error(2,
+               "--weights 'fp8': expected fp32 or fp16",
+               ARGS("bench", "--lstm", "4", "--weights", "fp8"));
   expect_error(2,
                "--seconds 'soon'",
                ARGS("bench", "--lstm", "4", "--seconds", "soon"));
