@@ -233,6 +233,35 @@ lstm(const SwFastLayer* const L, Pass* const p, const uint32_t S)
 
 /* ---- GRU: gates r z n per block, rows = 3 Up. -------------------------- */
 
+/* GRU reset-after sums over one side (inputs or h) for a tile: r and z
+   into acc[s][t][0] and [1], the candidate's product into acc[s][t][slot]
+   (2: its input part, 3: its recurrent part). Weights as in accumulate(),
+   G = 3. */
+SW_INLINE void
+gru_sums(vf* const acc, const void* const weights, const size_t stride,
+         const size_t cols, const float* const* const v, const int S,
+         const int T, const int slot, const bool half)
+{
+  size_t w = 0;
+  for (size_t k = 0; k < cols; ++k, w += 3U * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const size_t i  = w + (size_t)t * stride;
+      const vf     mr = load_weight(weights, i, half);
+      const vf     mz = load_weight(weights, i + SW_VL, half);
+      const vf     mn = load_weight(weights, i + 2U * SW_VL, half);
+      UNROLL for (int s = 0; s < S; ++s)
+      {
+        vf* const a = &acc[(s * T + t) * 4];
+        const vf  x = splat(v[s][k]);
+        a[0]        = vfma(mr, x, a[0]);
+        a[1]        = vfma(mz, x, a[1]);
+        a[slot]     = vfma(mn, x, a[slot]);
+      }
+    }
+  }
+}
+
 /* Reset after (Keras reset_after=True, CuDNNGRU, PyTorch): per block the
    sums r and z (inputs, then h), the candidate's input part xn and its
    recurrent part hn, kept as acc[s][t][r z xn hn]. */
@@ -256,46 +285,10 @@ gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
       a[3] = load(L->bias_hn + ((size_t)b0 + (size_t)t) * SW_VL);
     }
   }
-  const size_t x_stride = (size_t)L->in * 3U * SW_VL;
-  const void*  wx       = block_x(L, b0, 3, half);
-  size_t       w        = 0;
-  for (size_t k = 0; k < L->in; ++k, w += 3U * SW_VL) {
-    UNROLL for (int t = 0; t < T; ++t)
-    {
-      const size_t i  = w + (size_t)t * x_stride;
-      const vf     mr = load_weight(wx, i, half);
-      const vf     mz = load_weight(wx, i + SW_VL, half);
-      const vf     mn = load_weight(wx, i + 2U * SW_VL, half);
-      UNROLL for (int s = 0; s < S; ++s)
-      {
-        vf* const   a = &acc[s * n + 4 * t];
-        const float v = p->x[s][k];
-        a[0]          = vfma(mr, splat(v), a[0]);
-        a[1]          = vfma(mz, splat(v), a[1]);
-        a[2]          = vfma(mn, splat(v), a[2]);
-      }
-    }
-  }
-  const size_t h_stride = (size_t)L->units * 3U * SW_VL;
-  const void*  wh       = block_h(L, b0, 3, half);
-  w                     = 0;
-  for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
-    UNROLL for (int t = 0; t < T; ++t)
-    {
-      const size_t i  = w + (size_t)t * h_stride;
-      const vf     mr = load_weight(wh, i, half);
-      const vf     mz = load_weight(wh, i + SW_VL, half);
-      const vf     mn = load_weight(wh, i + 2U * SW_VL, half);
-      UNROLL for (int s = 0; s < S; ++s)
-      {
-        vf* const   a = &acc[s * n + 4 * t];
-        const float v = p->h[s][k];
-        a[0]          = vfma(mr, splat(v), a[0]);
-        a[1]          = vfma(mz, splat(v), a[1]);
-        a[3]          = vfma(mn, splat(v), a[3]);
-      }
-    }
-  }
+  gru_sums(acc, block_x(L, b0, 3, half), (size_t)L->in * 3U * SW_VL, L->in,
+           p->x, S, T, 2, half);
+  gru_sums(acc, block_h(L, b0, 3, half), (size_t)L->units * 3U * SW_VL,
+           L->units, (const float* const*)p->h, S, T, 3, half);
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
