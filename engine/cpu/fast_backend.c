@@ -19,7 +19,8 @@
 typedef struct {
   const char*     name;
   uint32_t        vl; /* floats per vector: the plan's padding */
-  SwFastFrameFunc frame;
+  void (*prepare)(SwFastPlan*);
+  SwFastRunFunc   run;
   bool (*supported)(void);
   bool (*converts_halves)(void); /* the compact mode; NULL: never */
 } KernelSet;
@@ -54,9 +55,9 @@ have_f16c(void)
 }
 /* Best first. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", 16, sw_fast_frame_avx512, have_avx512, have_avx512},
-  {"avx2", 8, sw_fast_frame_avx2, have_avx2, have_f16c},
-  {"sse2", 4, sw_fast_frame_sse2, have_sse2, NULL},
+  {"avx512", 16, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512},
+  {"avx2", 8, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c},
+  {"sse2", 4, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL},
 };
 #elif defined(__aarch64__)
 static bool
@@ -65,7 +66,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", 4, sw_fast_frame_neon, have_neon, NULL},
+  {"neon", 4, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, NULL},
 };
 #else
 static bool
@@ -74,7 +75,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", 4, sw_fast_frame_generic, have_generic, NULL},
+  {"generic", 4, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL},
 };
 #endif
 
@@ -375,6 +376,7 @@ build_plan(FastContext* const fast, SwError* const err)
   for (uint32_t l = 0; l < model->num_layers; ++l) {
     next += place_layer(&model->layers[l], &plan->layers[l], vl, next);
   }
+  fast->kernels->prepare(plan);
   return SW_SUCCESS;
 }
 
@@ -524,6 +526,7 @@ sw_cpu_compact_weights(void* const context, char* const why,
     f->wh_half = next + nx;
     next += nx + nh;
   }
+  fast->kernels->prepare(&fast->plan);
   /* A half has to be converted into a register before the streams use it
      (a float is read by each multiply-add from memory): three streams'
      accumulators, their inputs and it overflow AVX2's 16 registers, so
@@ -548,6 +551,92 @@ all_finite(const float* const values, const size_t count)
   return bad == 0;
 }
 
+/* A kernel call's streams, with their numbers. */
+typedef struct {
+  SwFastStreams io;
+  uint32_t      stream[SW_FAST_GROUP];
+} Group;
+
+static void
+add_to_group(Group* const g, const FastContext* const fast, const uint32_t s,
+             const float* const in, float* const out, const uint32_t frames)
+{
+  const uint32_t k = g->io.streams++;
+  g->stream[k]     = s;
+  g->io.work[k]    = fast->work + (size_t)s * fast->plan.work_floats;
+  g->io.in[k]      = in + (size_t)s * frames * fast->model->input_width;
+  g->io.out[k]     = out + (size_t)s * frames * fast->model->output_width;
+}
+
+/* Member k of `from` joins `to`. */
+static void
+copy_member(Group* const to, const Group* const from, const uint32_t k)
+{
+  const uint32_t j = to->io.streams++;
+  to->stream[j]    = from->stream[k];
+  to->io.work[j]   = from->io.work[k];
+  to->io.in[j]     = from->io.in[k];
+  to->io.out[j]    = from->io.out[k];
+}
+
+/* Stream k of the group starts over at frame t, whose output is 0 (as on
+   cpu-ref after an Inf or NaN). */
+static void
+reset_in_group(FastContext* const fast, const Group* const g,
+               const uint32_t k, const uint32_t t,
+               uint64_t* const nonfinite_resets)
+{
+  fast_reset(fast, g->stream[k]);
+  const size_t O = fast->model->output_width;
+  memset(g->io.out[k] + (size_t)t * O, 0, O * sizeof(float));
+  ++*nonfinite_resets;
+}
+
+/* The kernels' call over frames t .. frames - 1, from which they return at
+   the first frame with an Inf or NaN: in a stream's new state (that stream
+   resets) or in an input frame (that stream resets, the others take the
+   frame in a call of their own). */
+static void
+run_group(FastContext* const fast, const Group* const g, uint32_t t,
+          const uint32_t frames, uint64_t* const nonfinite_resets)
+{
+  const size_t I = fast->model->input_width;
+  while (t < frames) {
+    uint32_t bad = 0;
+    t = fast->kernels->run(&fast->plan, &g->io, t, frames, fast->scratch, &bad);
+    if (t == frames) {
+      return;
+    }
+    if (!bad) {
+      Group finite = {0};
+      for (uint32_t k = 0; k < g->io.streams; ++k) {
+        if (all_finite(g->io.in[k] + (size_t)t * I, I)) {
+          copy_member(&finite, g, k);
+        } else {
+          reset_in_group(fast, g, k, t, nonfinite_resets);
+        }
+      }
+      if (finite.io.streams > 0) {
+        (void)fast->kernels->run(&fast->plan, &finite.io, t, t + 1U,
+                                 fast->scratch, &bad);
+        for (uint32_t k = 0; k < finite.io.streams; ++k) {
+          if (bad >> k & 1U) {
+            reset_in_group(fast, &finite, k, t, nonfinite_resets);
+          }
+        }
+      }
+    } else {
+      for (uint32_t k = 0; k < g->io.streams; ++k) {
+        if (bad >> k & 1U) {
+          reset_in_group(fast, g, k, t, nonfinite_resets);
+        }
+      }
+    }
+    ++t;
+  }
+}
+
+
 static SwStatus
 fast_process(void* const context, const float* const in, float* const out,
              const uint32_t frames, uint64_t* const nonfinite_resets)
@@ -557,56 +646,14 @@ fast_process(void* const context, const float* const in, float* const out,
     return sw_cpu_ref_backend.process(fast->reference, in, out, frames,
                                       nonfinite_resets);
   }
-  const SwFastPlan* const plan = &fast->plan;
-  const size_t            I    = fast->model->input_width;
-  const size_t            O    = fast->model->output_width;
-  const size_t            in0  = plan->layers[0].in_at;
-
-  const uint32_t group = fast->group;
-  for (uint32_t t = 0; t < frames; ++t) {
-    /* Streams with a finite input frame go through the kernels in groups
-       of one pass each;
-       a non-finite input resets its stream (output 0), as on cpu-ref. */
-    uint32_t pending[SW_FAST_GROUP];
-    uint32_t count = 0;
-    for (uint32_t s = 0; s <= fast->streams; ++s) {
-      if (s < fast->streams) {
-        const float* const x    = in + ((size_t)s * frames + t) * I;
-        float* const       work = fast->work + (size_t)s * plan->work_floats;
-        if (all_finite(x, I)) {
-          for (size_t i = 0; i < I; ++i) { /* usually 1 or 2: no memcpy */
-            work[in0 + i] = x[i];
-          }
-          pending[count++] = s;
-        } else {
-          fast_reset(fast, s);
-          memset(out + ((size_t)s * frames + t) * O, 0, O * sizeof(float));
-          ++*nonfinite_resets;
-        }
-      }
-      if (count == group || (s == fast->streams && count > 0)) {
-        float* work[SW_FAST_GROUP];
-        for (uint32_t k = 0; k < count; ++k) {
-          work[k] = fast->work + (size_t)pending[k] * plan->work_floats;
-        }
-        const uint32_t bad =
-          fast->kernels->frame(plan, work, count, fast->scratch);
-        for (uint32_t k = 0; k < count; ++k) {
-          float* const dst = out + ((size_t)pending[k] * frames + t) * O;
-          if (!(bad >> k & 1U)) {
-            const float* const y = sw_fast_output(plan, work[k]);
-            for (size_t o = 0; o < O; ++o) {
-              dst[o] = y[o];
-            }
-          } else {
-            fast_reset(fast, pending[k]);
-            memset(dst, 0, O * sizeof(float));
-            ++*nonfinite_resets;
-          }
-        }
-        count = 0;
-      }
+  /* Groups of streams that go through the weights together, each group
+     frame by frame over the whole block. */
+  for (uint32_t s0 = 0; s0 < fast->streams; s0 += fast->group) {
+    Group g = {0};
+    for (uint32_t s = s0; s < fast->streams && s < s0 + fast->group; ++s) {
+      add_to_group(&g, fast, s, in, out, frames);
     }
+    run_group(fast, &g, 0, frames, nonfinite_resets);
   }
   return SW_SUCCESS;
 }

@@ -27,7 +27,16 @@ typedef struct {
   uint16_t wider;
 } SwFastTiling;
 
-typedef struct {
+typedef struct SwFastLayer SwFastLayer;
+
+/* One pass of S streams (the function's index: passes[S - 1]) through a
+   layer, chosen for it by the kernel set (sw_fast_prepare_*): stream s's
+   work area is work[s], its scratch scratch + s * scratch_floats. Returns a
+   bit per stream whose new state holds an Inf or NaN. */
+typedef uint32_t (*SwFastPassFunc)(const SwFastLayer* L, float* const* work,
+                                   float* scratch, size_t scratch_floats);
+
+struct SwFastLayer {
   SwLayerType  type;
   SwGruReset   gru_reset;
   SwActivation activation;
@@ -61,7 +70,9 @@ typedef struct {
   /* Tiles per pass of S streams: tiling[0][S - 1]; tiling[1][S - 1] for
      GRU reset-before's second pass. */
   SwFastTiling tiling[2][4];
-} SwFastLayer;
+  /* The kernel set's pass functions for this layer, S = 1..4. */
+  const SwFastPassFunc* passes;
+};
 
 typedef struct {
   uint32_t     num_layers;
@@ -82,12 +93,27 @@ typedef struct {
   (SW_FAST_ACC_BUDGET(vl) / 4U < SW_FAST_GROUP ? SW_FAST_ACC_BUDGET(vl) / 4U   \
                                                : SW_FAST_GROUP)
 
-/* One frame of up to SW_FAST_GROUP streams through every layer: layer 0's
-   input is already in work[s] + layers[0].in_at; afterwards the output is at
-   sw_fast_output(). `scratch` has SW_FAST_GROUP * plan->scratch_floats
-   floats. Returns a bit per stream whose new state holds an Inf or NaN. */
-typedef uint32_t (*SwFastFrameFunc)(const SwFastPlan* plan, float* const* work,
-                                    uint32_t streams, float* scratch);
+/* The streams of one kernel call (at most SW_FAST_GROUP): their work areas,
+   input frames (frame t at in[s] + t * layers[0].in) and output frames
+   (frame t at out[s] + t * the last layer's units). */
+typedef struct {
+  uint32_t     streams;
+  float*       work[SW_FAST_GROUP];
+  const float* in[SW_FAST_GROUP];
+  float*       out[SW_FAST_GROUP];
+} SwFastStreams;
+
+/* Frames t0 .. frames - 1 of the streams through every layer, frame by
+   frame; `scratch` has SW_FAST_GROUP * plan->scratch_floats floats.
+   Returns the first frame it did not finish (`frames` when every one is
+   done). At such a frame t either some stream's input frame holds an Inf
+   or NaN and no stream took frame t (*bad = 0), or every stream took it
+   (outputs written) and the new state of the streams in *bad (a bit each)
+   holds one. */
+typedef uint32_t (*SwFastRunFunc)(const SwFastPlan* plan,
+                                  const SwFastStreams* io, uint32_t t0,
+                                  uint32_t frames, float* scratch,
+                                  uint32_t* bad);
 
 /* The last layer's output within a stream's work area. */
 static inline const float*
@@ -99,11 +125,23 @@ sw_fast_output(const SwFastPlan* plan, const float* work)
 /* The kernels: simd_kernels.c built once per instruction set with
    SW_KERNEL_ISA naming it (sse2, avx2, avx512 on x86-64; neon on aarch64;
    generic elsewhere). */
-uint32_t sw_fast_frame_sse2(const SwFastPlan*, float* const*, uint32_t, float*);
-uint32_t sw_fast_frame_avx2(const SwFastPlan*, float* const*, uint32_t, float*);
-uint32_t sw_fast_frame_avx512(const SwFastPlan*, float* const*, uint32_t, float*);
-uint32_t sw_fast_frame_neon(const SwFastPlan*, float* const*, uint32_t, float*);
-uint32_t sw_fast_frame_generic(const SwFastPlan*, float* const*, uint32_t, float*);
+/* Chooses every layer's pass functions (after the plan is made, and again
+   when its weights become halves). */
+void sw_fast_prepare_sse2(SwFastPlan*);
+void sw_fast_prepare_avx2(SwFastPlan*);
+void sw_fast_prepare_avx512(SwFastPlan*);
+void sw_fast_prepare_neon(SwFastPlan*);
+void sw_fast_prepare_generic(SwFastPlan*);
+uint32_t sw_fast_run_sse2(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                          uint32_t, float*, uint32_t*);
+uint32_t sw_fast_run_avx2(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                          uint32_t, float*, uint32_t*);
+uint32_t sw_fast_run_avx512(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                            uint32_t, float*, uint32_t*);
+uint32_t sw_fast_run_neon(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                          uint32_t, float*, uint32_t*);
+uint32_t sw_fast_run_generic(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                             uint32_t, float*, uint32_t*);
 
 /* The fast activations, for the accuracy test: out[i] = tanh or sigmoid of
    in[i], n a multiple of 16. */

@@ -43,7 +43,6 @@ typedef struct {
   float*       h[4];   /* its recurrent state (Dense: its output) */
   float*       c[4];   /* LSTM: the cell */
   float*       tmp[4]; /* scratch: the new h, GRU reset-before's terms */
-  vi           bad[4]; /* lanes of new state that are Inf or NaN */
 } Pass;
 
 /* A tile function: blocks b0 .. b0 + T - 1 of S streams, S and T fixed. */
@@ -195,7 +194,6 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
       const vf        h    = o * vactivate(act, cell);
       store(p->c[s] + j, cell);
       store(p->tmp[s] + j, h);
-      p->bad[s] |= nonfinite_lanes(cell) | nonfinite_lanes(h);
     }
   }
 }
@@ -209,27 +207,6 @@ TILE_TABLE(lstm_any, lstm_tile, 4, ract, act, false)
 TILE_TABLE(lstm_usual_half, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH, true)
 TILE_TABLE(lstm_any_half, lstm_tile, 4, ract, act, true)
 #endif
-
-static bool
-usual_activations(const SwFastLayer* const L)
-{
-  return L->recurrent_activation == SW_ACT_SIGMOID &&
-         L->activation == SW_ACT_TANH;
-}
-
-static void
-lstm(const SwFastLayer* const L, Pass* const p, const uint32_t S)
-{
-#ifdef SW_HALF_WEIGHTS
-  if (L->wx_half) {
-    run_tiles(usual_activations(L) ? lstm_usual_half : lstm_any_half, 0, L, p,
-              S, L->recurrent_activation, L->activation);
-    return;
-  }
-#endif
-  run_tiles(usual_activations(L) ? lstm_usual : lstm_any, 0, L, p, S,
-            L->recurrent_activation, L->activation);
-}
 
 /* ---- GRU: gates r z n per block, rows = 3 Up. -------------------------- */
 
@@ -300,7 +277,6 @@ gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
       const vf        c = vactivate(act, vfma(r, a[3], a[2]));
       const vf        h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
       store(p->tmp[s] + j, h);
-      p->bad[s] |= nonfinite_lanes(h);
     }
   }
 }
@@ -389,7 +365,6 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
                                         acc[s * T + t]);
       const vf     h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
       store(p->tmp[s] + j, h);
-      p->bad[s] |= nonfinite_lanes(h);
     }
   }
 }
@@ -404,28 +379,6 @@ TILE_TABLE(gru_after_any_half, gru_after_tile, 4, ract, act, true)
 #endif
 TILE_TABLE(gru_before_gates, gru_before_gates_tile, 3, ract, act)
 TILE_TABLE(gru_before_state, gru_before_state_tile, 1, ract, act)
-
-static void
-gru(const SwFastLayer* const L, Pass* const p, const uint32_t S)
-{
-  const SwActivation ract = L->recurrent_activation;
-  const SwActivation act  = L->activation;
-  if (L->gru_reset == SW_GRU_RESET_AFTER) {
-#ifdef SW_HALF_WEIGHTS
-    if (L->wx_half) {
-      run_tiles(usual_activations(L) ? gru_after_usual_half
-                                     : gru_after_any_half,
-                0, L, p, S, ract, act);
-      return;
-    }
-#endif
-    run_tiles(usual_activations(L) ? gru_after_usual : gru_after_any, 0, L, p,
-              S, ract, act);
-    return;
-  }
-  run_tiles(gru_before_gates, 0, L, p, S, ract, act);
-  run_tiles(gru_before_state, 1, L, p, S, ract, act);
-}
 
 /* ---- SimpleRNN and Dense: one row vector per block. -------------------- */
 
@@ -451,7 +404,6 @@ single_tile(const SwFastLayer* const L, Pass* const p, const int S,
       const vf y = vactivate(act, acc[s * T + t]);
       if (recurrent) {
         store(p->tmp[s] + r0 + (size_t)t * SW_VL, y);
-        p->bad[s] |= nonfinite_lanes(y);
       } else {
         store(p->h[s] + r0 + (size_t)t * SW_VL, y);
       }
@@ -478,12 +430,6 @@ dense_tile(const SwFastLayer* const L, Pass* const p, const int S,
 
 TILE_TABLE(rnn_tiles, rnn_tile, 1, ract, act)
 TILE_TABLE(dense_tiles, dense_tile, 1, ract, act)
-
-static void
-simple_rnn(const SwFastLayer* const L, Pass* const p, const uint32_t S)
-{
-  run_tiles(rnn_tiles, 0, L, p, S, L->recurrent_activation, L->activation);
-}
 
 /* A Dense layer of fewer outputs than a vector (the usual head): one dot
    product per output over its row of weights ([units][in rounded up to
@@ -514,72 +460,242 @@ dense_dot(const SwFastLayer* const L, Pass* const p, const uint32_t S)
   }
 }
 
-static void
-dense(const SwFastLayer* const L, Pass* const p, const uint32_t S)
+/* ---- Passes: a layer for S streams, S a constant. ------------------- */
+
+/* The streams' pointers into their work areas for layer L. */
+SW_INLINE void
+start_pass(Pass* const p, const SwFastLayer* const L, float* const* const work,
+           const int S, float* const scratch, const size_t scratch_floats)
 {
-  if (L->dot) {
-    dense_dot(L, p, S);
-    return;
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    p->x[s]   = work[s] + L->in_at;
+    p->h[s]   = work[s] + L->out_at;
+    p->c[s]   = work[s] + L->cell_at;
+    p->tmp[s] = scratch + (size_t)s * scratch_floats;
   }
-  run_tiles(dense_tiles, 0, L, p, S, L->recurrent_activation, L->activation);
 }
 
-/* ---- A frame. ---------------------------------------------------------- */
-
-/* One pass of S streams through layer L; returns a bit per stream whose new
-   state holds an Inf or NaN. */
-static uint32_t
-layer_pass(const SwFastLayer* const L, float* const* const work,
-           const uint32_t S, float* const scratch, const size_t scratch_floats)
+/* Lanes that are NaN in a sum of x - x terms: those where some x was Inf or
+   NaN (x - x is 0 for every finite x). Additions, not integer tests: the
+   adders are the least busy units here. */
+SW_INLINE vf
+add_nonfinite(const vf sum, const vf x)
 {
-  Pass p;
-  /* Unrolled, not a loop over S: no call to memset. */
-  p.bad[0] = p.bad[1] = p.bad[2] = p.bad[3] = (vi){0};
-  for (uint32_t s = 0; s < S; ++s) {
-    p.x[s]   = work[s] + L->in_at;
-    p.h[s]   = work[s] + L->out_at;
-    p.c[s]   = work[s] + L->cell_at;
-    p.tmp[s] = scratch + (size_t)s * scratch_floats;
-  }
-  switch (L->type) {
-  case SW_LAYER_LSTM: lstm(L, &p, S); break;
-  case SW_LAYER_GRU: gru(L, &p, S); break;
-  case SW_LAYER_SIMPLE_RNN: simple_rnn(L, &p, S); break;
-  case SW_LAYER_DENSE: dense(L, &p, S); return 0;
-  case SW_LAYER_CONV1D: return 0; /* never planned (fast_backend.c) */
-  }
-  /* The new h replaces the old only now: every tile read the old one. */
+  return sum + (x - x);
+}
+
+/* The new h replaces the old only after every tile has read the old one,
+   checked on the way; an LSTM's cell too (o tanh(c) is finite for an
+   infinite c). Returns a bit per stream with an Inf or NaN. */
+SW_INLINE uint32_t
+finish_pass(const SwFastLayer* const L, const Pass* const p, const int S,
+            const bool cell)
+{
   uint32_t bad = 0;
-  for (uint32_t s = 0; s < S; ++s) {
+  UNROLL for (int s = 0; s < S; ++s)
+  {
+    vf check = splat(0.0f);
     for (size_t j = 0; j < L->padded; j += SW_VL) {
-      store(p.h[s] + j, load(p.tmp[s] + j));
+      const vf h = load(p->tmp[s] + j);
+      store(p->h[s] + j, h);
+      check = add_nonfinite(check, h);
+      if (cell) {
+        check = add_nonfinite(check, load(p->c[s] + j));
+      }
     }
-    bad |= (uint32_t)any_lane(p.bad[s]) << s;
+    bad |= (uint32_t)any_lane(check != check) << s;
   }
   return bad;
 }
 
-uint32_t
-KERNEL(sw_fast_frame)(const SwFastPlan* const plan, float* const* const work,
-                      const uint32_t streams, float* const scratch)
+/* A recurrent layer's pass: its tiles from `tables` (kind 0; a second run
+   of kind 1 where there is one), then the new state. */
+SW_INLINE uint32_t
+recurrent_pass(const SwFastLayer* const L, float* const* const work,
+               float* const scratch, const size_t scratch_floats, const int S,
+               const TileFunc first[4][8], const TileFunc second[4][8],
+               const bool cell)
 {
+  Pass p;
+  start_pass(&p, L, work, S, scratch, scratch_floats);
+  run_tiles(first, 0, L, &p, (uint32_t)S, L->recurrent_activation,
+            L->activation);
+  if (second) {
+    run_tiles(second, 1, L, &p, (uint32_t)S, L->recurrent_activation,
+              L->activation);
+  }
+  return finish_pass(L, &p, S, cell);
+}
+
+/* Pass functions for S = 1..4 over tile tables (second: NULL or GRU
+   reset-before's second tables), as `name`[S - 1]. */
+#define PASS_OF_S(name, first, second, cell, S)                                \
+  static uint32_t name##_##S(const SwFastLayer* L, float* const* work,         \
+                             float* scratch, size_t scratch_floats)            \
+  {                                                                            \
+    return recurrent_pass(L, work, scratch, scratch_floats, S, first, second,  \
+                          cell);                                               \
+  }
+#define PASSES(name, first, second, cell)                                      \
+  PASS_OF_S(name, first, second, cell, 1)                                      \
+  PASS_OF_S(name, first, second, cell, 2)                                      \
+  PASS_OF_S(name, first, second, cell, 3)                                      \
+  PASS_OF_S(name, first, second, cell, 4)                                      \
+  static const SwFastPassFunc name[4] = {name##_1, name##_2, name##_3,         \
+                                         name##_4};
+
+PASSES(lstm_usual_passes, lstm_usual, NULL, true)
+PASSES(lstm_any_passes, lstm_any, NULL, true)
+PASSES(gru_after_usual_passes, gru_after_usual, NULL, false)
+PASSES(gru_after_any_passes, gru_after_any, NULL, false)
+PASSES(gru_before_passes, gru_before_gates, gru_before_state, false)
+PASSES(rnn_passes, rnn_tiles, NULL, false)
+#ifdef SW_HALF_WEIGHTS
+PASSES(lstm_usual_half_passes, lstm_usual_half, NULL, true)
+PASSES(lstm_any_half_passes, lstm_any_half, NULL, true)
+PASSES(gru_after_usual_half_passes, gru_after_usual_half, NULL, false)
+PASSES(gru_after_any_half_passes, gru_after_any_half, NULL, false)
+#endif
+
+/* Dense layers: the output written in place, nothing to check (no
+   state). */
+static uint32_t
+dense_pass(const SwFastLayer* const L, float* const* const work,
+           float* const scratch, const size_t scratch_floats, const int S)
+{
+  Pass p;
+  start_pass(&p, L, work, S, scratch, scratch_floats);
+  if (L->dot) {
+    dense_dot(L, &p, (uint32_t)S);
+  } else {
+    run_tiles(dense_tiles, 0, L, &p, (uint32_t)S, L->recurrent_activation,
+              L->activation);
+  }
+  return 0;
+}
+
+#define DENSE_OF_S(S)                                                          \
+  static uint32_t dense_passes_##S(const SwFastLayer* L, float* const* work,   \
+                                   float* scratch, size_t scratch_floats)      \
+  {                                                                            \
+    return dense_pass(L, work, scratch, scratch_floats, S);                    \
+  }
+DENSE_OF_S(1)
+DENSE_OF_S(2)
+DENSE_OF_S(3)
+DENSE_OF_S(4)
+static const SwFastPassFunc dense_passes[4] = {dense_passes_1, dense_passes_2,
+                                               dense_passes_3, dense_passes_4};
+
+/* The usual activations get tiles of their own; halves too. */
+static const SwFastPassFunc*
+passes_for(const SwFastLayer* const L)
+{
+  const bool usual = L->recurrent_activation == SW_ACT_SIGMOID &&
+                     L->activation == SW_ACT_TANH;
+  switch (L->type) {
+  case SW_LAYER_LSTM:
+#ifdef SW_HALF_WEIGHTS
+    if (L->wx_half) {
+      return usual ? lstm_usual_half_passes : lstm_any_half_passes;
+    }
+#endif
+    return usual ? lstm_usual_passes : lstm_any_passes;
+  case SW_LAYER_GRU:
+    if (L->gru_reset != SW_GRU_RESET_AFTER) {
+      return gru_before_passes;
+    }
+#ifdef SW_HALF_WEIGHTS
+    if (L->wx_half) {
+      return usual ? gru_after_usual_half_passes : gru_after_any_half_passes;
+    }
+#endif
+    return usual ? gru_after_usual_passes : gru_after_any_passes;
+  case SW_LAYER_SIMPLE_RNN: return rnn_passes;
+  case SW_LAYER_DENSE:
+  case SW_LAYER_CONV1D: /* never planned (fast_backend.c) */
+  default: return dense_passes;
+  }
+}
+
+void
+KERNEL(sw_fast_prepare)(SwFastPlan* const plan)
+{
+  for (uint32_t l = 0; l < plan->num_layers; ++l) {
+    plan->layers[l].passes = passes_for(&plan->layers[l]);
+  }
+}
+
+/* ---- Frames. --------------------------------------------------------- */
+
+/* Whether none of the n floats at x is Inf or NaN. */
+SW_INLINE bool
+finite_frame(const float* const x, const size_t n)
+{
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    memcpy(&bits, &x[i], sizeof(bits));
+    bad |= (uint32_t)((bits & 0x7f800000U) == 0x7f800000U);
+  }
+  return bad == 0;
+}
+
+uint32_t
+KERNEL(sw_fast_run)(const SwFastPlan* const plan,
+                    const SwFastStreams* const io, const uint32_t t0,
+                    const uint32_t frames, float* const scratch,
+                    uint32_t* const bad)
+{
+  const uint32_t           streams = io->streams;
+  const SwFastLayer* const first   = &plan->layers[0];
+  const SwFastLayer* const last    = &plan->layers[plan->num_layers - 1U];
+  const size_t             I       = first->in;
+  const size_t             O       = last->units;
   /* Passes of at most PASS_STREAMS streams, as even as can be (4 streams
      with a budget for 3: 2 + 2). */
   const uint32_t passes = (streams + PASS_STREAMS - 1U) / PASS_STREAMS;
   const uint32_t first_size = (streams + passes - 1U) / passes;
-  uint32_t       bad        = 0;
-  for (uint32_t l = 0; l < plan->num_layers; ++l) {
-    const SwFastLayer* const L = &plan->layers[l];
-    for (uint32_t first = 0; first < streams; first += first_size) {
-      const uint32_t S =
-        streams - first < first_size ? streams - first : first_size;
-      bad |= layer_pass(L, work + first, S,
-                        scratch + (size_t)first * plan->scratch_floats,
-                        plan->scratch_floats)
-             << first;
+  for (uint32_t t = t0; t < frames; ++t) {
+    for (uint32_t s = 0; s < streams; ++s) {
+      const float* const x  = io->in[s] + t * I;
+      float* const       in = io->work[s] + first->in_at;
+      if (!finite_frame(x, I)) {
+        *bad = 0;
+        return t;
+      }
+      for (size_t i = 0; i < I; ++i) { /* usually 1 or 2: no memcpy */
+        in[i] = x[i];
+      }
+    }
+    uint32_t frame_bad = 0;
+    for (uint32_t l = 0; l < plan->num_layers; ++l) {
+      for (uint32_t p0 = 0; p0 < streams; p0 += first_size) {
+        const uint32_t S =
+          streams - p0 < first_size ? streams - p0 : first_size;
+        const SwFastLayer* const L = &plan->layers[l];
+        frame_bad |= L->passes[S - 1U](L, io->work + p0,
+                                       scratch + (size_t)p0 *
+                                                   plan->scratch_floats,
+                                       plan->scratch_floats)
+                     << p0;
+      }
+    }
+    for (uint32_t s = 0; s < streams; ++s) {
+      const float* const y   = io->work[s] + last->out_at;
+      float* const       out = io->out[s] + t * O;
+      for (size_t o = 0; o < O; ++o) {
+        out[o] = y[o];
+      }
+    }
+    if (frame_bad) {
+      *bad = frame_bad;
+      return t;
     }
   }
-  return bad;
+  *bad = 0;
+  return frames;
 }
 
 void
