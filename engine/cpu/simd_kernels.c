@@ -43,6 +43,9 @@ typedef struct {
   float*       h[4];   /* its recurrent state (Dense: its output) */
   float*       c[4];   /* LSTM: the cell */
   float*       tmp[4]; /* scratch: the new h, GRU reset-before's terms */
+  /* Where the tile at hand writes its new h: tmp, or for the last tile h
+     itself (every tile before it has read the old h by then). */
+  float*       out[4];
 } Pass;
 
 /* A tile function: blocks b0 .. b0 + T - 1 of S streams, S and T fixed. */
@@ -86,8 +89,9 @@ typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
                                        ROW_OF_S(table, 3), ROW_OF_S(table, 4)};
 
 /* The layer's blocks for a pass of S streams, in the tiles the plan chose
-   (`kind` 1: GRU reset-before's second pass). */
-static void
+   (`kind` 1: GRU reset-before's second pass). Returns the first unit of
+   the last tile: the new h of the units before it is in tmp. */
+static uint32_t
 run_tiles(const TileFunc table[4][8], const uint32_t kind,
           const SwFastLayer* const L, Pass* const p, const uint32_t S,
           const SwActivation ract, const SwActivation act)
@@ -95,10 +99,17 @@ run_tiles(const TileFunc table[4][8], const uint32_t kind,
   const SwFastTiling* const tiling = &L->tiling[kind][S - 1U];
   uint32_t                  b      = 0;
   for (uint32_t i = 0; i < tiling->count; ++i) {
-    const uint32_t t = tiling->width + (i < tiling->wider ? 1U : 0U);
+    const uint32_t t    = tiling->width + (i < tiling->wider ? 1U : 0U);
+    const bool     last = i + 1U == tiling->count;
+    for (uint32_t s = 0; s < S; ++s) {
+      p->out[s] = last ? p->h[s] : p->tmp[s];
+    }
     table[S - 1U][t - 1U](L, p, b, ract, act);
-    b += t;
+    if (!last) {
+      b += t;
+    }
   }
+  return b * SW_VL;
 }
 
 /* Weight i of an array of floats, or of halves in the compact mode. */
@@ -193,7 +204,7 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
       const vf        cell = vfma(f, load(p->c[s] + j), i * g);
       const vf        h    = o * vactivate(act, cell);
       store(p->c[s] + j, cell);
-      store(p->tmp[s] + j, h);
+      store(p->out[s] + j, h);
     }
   }
 }
@@ -276,7 +287,7 @@ gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
       const vf        z = vactivate(ract, a[1]);
       const vf        c = vactivate(act, vfma(r, a[3], a[2]));
       const vf        h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
-      store(p->tmp[s] + j, h);
+      store(p->out[s] + j, h);
     }
   }
 }
@@ -364,7 +375,7 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
       const vf     c = vactivate(act, load(p->tmp[s] + 3U * Up + j) +
                                         acc[s * T + t]);
       const vf     h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
-      store(p->tmp[s] + j, h);
+      store(p->out[s] + j, h);
     }
   }
 }
@@ -403,7 +414,7 @@ single_tile(const SwFastLayer* const L, Pass* const p, const int S,
     {
       const vf y = vactivate(act, acc[s * T + t]);
       if (recurrent) {
-        store(p->tmp[s] + r0 + (size_t)t * SW_VL, y);
+        store(p->out[s] + r0 + (size_t)t * SW_VL, y);
       } else {
         store(p->h[s] + r0 + (size_t)t * SW_VL, y);
       }
@@ -485,23 +496,28 @@ add_nonfinite(const vf sum, const vf x)
   return sum + (x - x);
 }
 
-/* The new h replaces the old only after every tile has read the old one,
-   checked on the way; an LSTM's cell too (o tanh(c) is finite for an
-   infinite c). Returns a bit per stream with an Inf or NaN. */
+/* The new h of the units before `copied` replaces the old only now, after
+   every tile has read the old one (the last tile wrote its own in place);
+   then the whole new state is checked, an LSTM's cell too (o tanh(c) is
+   finite for an infinite c). Returns a bit per stream with an Inf or NaN. */
 SW_INLINE uint32_t
 finish_pass(const SwFastLayer* const L, const Pass* const p, const int S,
-            const bool cell)
+            const bool cell, const uint32_t copied)
 {
   uint32_t bad = 0;
   UNROLL for (int s = 0; s < S; ++s)
   {
+    float* const       h   = p->h[s];
+    const float* const tmp = p->tmp[s];
+    const float* const c   = p->c[s];
+    for (size_t j = 0; j < copied; j += SW_VL) {
+      store(h + j, load(tmp + j));
+    }
     vf check = splat(0.0f);
     for (size_t j = 0; j < L->padded; j += SW_VL) {
-      const vf h = load(p->tmp[s] + j);
-      store(p->h[s] + j, h);
-      check = add_nonfinite(check, h);
+      check = add_nonfinite(check, load(h + j));
       if (cell) {
-        check = add_nonfinite(check, load(p->c[s] + j));
+        check = add_nonfinite(check, load(c + j));
       }
     }
     bad |= (uint32_t)any_lane(check != check) << s;
@@ -517,15 +533,15 @@ recurrent_pass(const SwFastLayer* const L, float* const* const work,
                const TileFunc first[4][8], const TileFunc second[4][8],
                const bool cell)
 {
-  Pass p;
+  Pass     p;
   start_pass(&p, L, work, S, scratch, scratch_floats);
-  run_tiles(first, 0, L, &p, (uint32_t)S, L->recurrent_activation,
-            L->activation);
+  uint32_t copied = run_tiles(first, 0, L, &p, (uint32_t)S,
+                              L->recurrent_activation, L->activation);
   if (second) {
-    run_tiles(second, 1, L, &p, (uint32_t)S, L->recurrent_activation,
-              L->activation);
+    copied = run_tiles(second, 1, L, &p, (uint32_t)S,
+                       L->recurrent_activation, L->activation);
   }
-  return finish_pass(L, &p, S, cell);
+  return finish_pass(L, &p, S, cell, copied);
 }
 
 /* Pass functions for S = 1..4 over tile tables (second: NULL or GRU
@@ -629,17 +645,72 @@ KERNEL(sw_fast_prepare)(SwFastPlan* const plan)
 
 /* ---- Frames. --------------------------------------------------------- */
 
-/* Whether none of the n floats at x is Inf or NaN. */
-SW_INLINE bool
-finite_frame(const float* const x, const size_t n)
+/* n floats from `from` to `to`: usually one (mono audio), which gets a
+   path of its own (the general loop is vectorized, with checks a single
+   float pays for). */
+SW_INLINE void
+copy_floats(float* const to, const float* const from, const size_t n)
 {
+  if (n == 1) {
+    to[0] = from[0];
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    to[i] = from[i];
+  }
+}
+
+/* Copies the input frame x (n floats) to `to`; returns whether none of
+   them is Inf or NaN (an exponent of all ones). */
+SW_INLINE bool
+take_input(float* const to, const float* const x, const size_t n)
+{
+  uint32_t bits;
+  if (n == 1) {
+    memcpy(&bits, x, sizeof(bits));
+    to[0] = x[0];
+    return (bits & 0x7f800000U) != 0x7f800000U;
+  }
+  copy_floats(to, x, n);
   uint32_t bad = 0;
   for (size_t i = 0; i < n; ++i) {
-    uint32_t bits;
     memcpy(&bits, &x[i], sizeof(bits));
     bad |= (uint32_t)((bits & 0x7f800000U) == 0x7f800000U);
   }
   return bad == 0;
+}
+
+/* sw_fast_run for a single stream (the usual plug-in case): one pass per
+   layer, no grouping to work out. */
+static uint32_t
+run_single(const SwFastPlan* const plan, const SwFastStreams* const io,
+           const uint32_t t0, const uint32_t frames, float* const scratch,
+           uint32_t* const bad)
+{
+  const SwFastLayer* const layers = plan->layers;
+  const uint32_t           count  = plan->num_layers;
+  const size_t             I      = layers[0].in;
+  const size_t             O      = layers[count - 1U].units;
+  float* const             in     = io->work[0] + layers[0].in_at;
+  const float* const       y      = io->work[0] + layers[count - 1U].out_at;
+  for (uint32_t t = t0; t < frames; ++t) {
+    if (!take_input(in, io->in[0] + t * I, I)) {
+      *bad = 0;
+      return t;
+    }
+    uint32_t frame_bad = 0;
+    for (uint32_t l = 0; l < count; ++l) {
+      frame_bad |=
+        layers[l].passes[0](&layers[l], io->work, scratch, plan->scratch_floats);
+    }
+    copy_floats(io->out[0] + t * O, y, O);
+    if (frame_bad) {
+      *bad = frame_bad;
+      return t;
+    }
+  }
+  *bad = 0;
+  return frames;
 }
 
 uint32_t
@@ -648,6 +719,9 @@ KERNEL(sw_fast_run)(const SwFastPlan* const plan,
                     const uint32_t frames, float* const scratch,
                     uint32_t* const bad)
 {
+  if (io->streams == 1) {
+    return run_single(plan, io, t0, frames, scratch, bad);
+  }
   const uint32_t           streams = io->streams;
   const SwFastLayer* const first   = &plan->layers[0];
   const SwFastLayer* const last    = &plan->layers[plan->num_layers - 1U];
@@ -659,14 +733,9 @@ KERNEL(sw_fast_run)(const SwFastPlan* const plan,
   const uint32_t first_size = (streams + passes - 1U) / passes;
   for (uint32_t t = t0; t < frames; ++t) {
     for (uint32_t s = 0; s < streams; ++s) {
-      const float* const x  = io->in[s] + t * I;
-      float* const       in = io->work[s] + first->in_at;
-      if (!finite_frame(x, I)) {
+      if (!take_input(io->work[s] + first->in_at, io->in[s] + t * I, I)) {
         *bad = 0;
         return t;
-      }
-      for (size_t i = 0; i < I; ++i) { /* usually 1 or 2: no memcpy */
-        in[i] = x[i];
       }
     }
     uint32_t frame_bad = 0;
@@ -683,11 +752,7 @@ KERNEL(sw_fast_run)(const SwFastPlan* const plan,
       }
     }
     for (uint32_t s = 0; s < streams; ++s) {
-      const float* const y   = io->work[s] + last->out_at;
-      float* const       out = io->out[s] + t * O;
-      for (size_t o = 0; o < O; ++o) {
-        out[o] = y[o];
-      }
+      copy_floats(io->out[s] + t * O, io->work[s] + last->out_at, O);
     }
     if (frame_bad) {
       *bad = frame_bad;
