@@ -108,6 +108,12 @@ extern const SwBackendIface sw_cpu_ref_backend; /* the scalar reference */
 const char*
 sw_cpu_kernels_name(const void* context);
 
+/* Streams a "cpu" backend context hands its kernels at once: 1 for models
+   whose weights stay in L1, up to 4 otherwise (STATEWAVE_CPU_GROUP forces
+   it). */
+uint32_t
+sw_cpu_streams_per_call(const void* context);
+
 /* The compact mode of a "cpu" backend context: its LSTM and reset-after GRU
    weights as IEEE halves (half the memory traffic; sums, state and
    activations stay FP32). False, with the reason in `why`, where the kernel

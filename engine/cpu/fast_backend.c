@@ -1,11 +1,13 @@
 /* The CPU backend ("cpu"): every stream stepped frame by frame through SIMD
    kernels chosen at run time from the CPU's features (AVX-512, AVX2+FMA,
    SSE2; NEON on aarch64), over a layout made for them at creation
-   (fast_plan.h). Streams run up to four at a time through the same weights.
+   (fast_plan.h). Streams of a model whose weights outgrow L1 run up to
+   four at a time through the same weights (group_for()).
    Models it has no kernels for (Conv1D layers, windowed models) run on the
    scalar reference ("cpu-ref", cpu_backend.c) inside it. The environment
    variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512, neon, generic)
-   forces a kernel set the CPU has, for tests and measurements. */
+   forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4) the
+   streams per kernel call, for tests and measurements. */
 
 #include "backend.h"
 #include "error.h"
@@ -326,6 +328,30 @@ place_layer(const SwLayer* const layer, SwFastLayer* const f, const uint32_t vl,
   return (size_t)(next - at);
 }
 
+/* Weights that stay in L1 (32 KB on the x86-64 and Arm cores of the day,
+   less room for the state) are read at almost no cost, so passes of
+   several streams through them save nothing and lengthen each stream's
+   chain of dependent steps; larger ones come from L2, once per pass.
+   Measured on a Zen 3, ns per stream's sample with 2 streams in one pass
+   and in two: LSTM-40 (26 KB) 307 and 286, GRU-40 (20 KB) 255 and 235,
+   LSTM-48 (38 KB) 410 and 425, LSTM-64 (66 KB) 658 and 825. */
+#define L1_WEIGHT_BYTES (28U * 1024U)
+
+/* Streams handed to the kernels at once, for weights of `bytes`; the
+   environment variable STATEWAVE_CPU_GROUP (1..4) forces it, for tests and
+   measurements. */
+static uint32_t
+group_for(const FastContext* const fast, const size_t bytes)
+{
+  const char* const forced = getenv("STATEWAVE_CPU_GROUP");
+  if (forced && forced[0] >= '1' && forced[0] <= '0' + (int)SW_FAST_GROUP &&
+      forced[1] == '\0') {
+    return (uint32_t)(forced[0] - '0');
+  }
+  return bytes <= L1_WEIGHT_BYTES ? 1U
+                                  : SW_FAST_PASS_STREAMS(fast->kernels->vl);
+}
+
 static SwStatus
 build_plan(FastContext* const fast, SwError* const err)
 {
@@ -377,6 +403,7 @@ build_plan(FastContext* const fast, SwError* const err)
     next += place_layer(&model->layers[l], &plan->layers[l], vl, next);
   }
   fast->kernels->prepare(plan);
+  fast->group = group_for(fast, weights * sizeof(float));
   return SW_SUCCESS;
 }
 
@@ -413,7 +440,6 @@ fast_create(const SwModel* const model, const uint32_t streams,
   fast->model   = model;
   fast->streams = streams;
   fast->kernels = choose_kernels();
-  fast->group   = SW_FAST_PASS_STREAMS(fast->kernels->vl);
   SwStatus st   = SW_SUCCESS;
   if (!has_kernels_for(model)) {
     st = sw_cpu_ref_backend.create(model, streams, max_block, &fast->reference,
@@ -527,12 +553,15 @@ sw_cpu_compact_weights(void* const context, char* const why,
     next += nx + nh;
   }
   fast->kernels->prepare(&fast->plan);
-  /* A half has to be converted into a register before the streams use it
-     (a float is read by each multiply-add from memory): three streams'
-     accumulators, their inputs and it overflow AVX2's 16 registers, so
-     passes of two there (measured on a Zen 3: 8 streams of LSTM-128 took
-     3.3 us a stream's sample in passes of three, 2.5 in passes of two). */
-  if (fast->kernels->vl < 16U && fast->group > 2U) {
+  /* Halves (two bytes a weight) may now fit L1. A half has to be converted
+     into a register before the streams use it (a float is read by each
+     multiply-add from memory): three streams' accumulators, their inputs
+     and it overflow AVX2's 16 registers, so passes of two there (measured
+     on a Zen 3: 8 streams of LSTM-128 took 3.3 us a stream's sample in
+     passes of three, 2.5 in passes of two). */
+  fast->group = group_for(fast, count * sizeof(uint16_t));
+  if (fast->kernels->vl < 16U && fast->group > 2U &&
+      !getenv("STATEWAVE_CPU_GROUP")) {
     fast->group = 2U;
   }
   return true;
@@ -731,6 +760,13 @@ sw_cpu_kernels_name(const void* const context)
     return fast->kernels->vl == 16U ? "avx512-fp16" : "avx2-fp16";
   }
   return fast->kernels->name;
+}
+
+uint32_t
+sw_cpu_streams_per_call(const void* const context)
+{
+  const FastContext* const fast = (const FastContext*)context;
+  return fast->reference ? 1U : fast->group;
 }
 
 const SwBackendIface sw_cpu_backend = {
