@@ -445,11 +445,14 @@ TILE_TABLE(dense_tiles, dense_tile, 1, ract, act)
 /* A Dense layer of fewer outputs than a vector (the usual head): one dot
    product per output over its row of weights ([units][in rounded up to
    SW_VL], the input's padding lanes zero), two partial sums. */
-static void
-dense_dot(const SwFastLayer* const L, Pass* const p, const uint32_t S)
+SW_INLINE void
+dense_dot(const SwFastLayer* const L, Pass* const p, const int S)
 {
-  const size_t cols = L->in_padded;
-  for (uint32_t s = 0; s < S; ++s) {
+  const size_t cols   = L->in_padded;
+  const bool   linear = L->activation == SW_ACT_LINEAR ||
+                      L->activation == SW_ACT_DEFAULT;
+  UNROLL for (int s = 0; s < S; ++s)
+  {
     const float* const x = p->x[s];
     for (uint32_t o = 0; o < L->units; ++o) {
       const float* const w  = L->wx + (size_t)o * cols;
@@ -463,10 +466,7 @@ dense_dot(const SwFastLayer* const L, Pass* const p, const uint32_t S)
         a0 = vfma(load(w + k), load(x + k), a0);
       }
       const float y = sum_lanes(a0 + a1) + L->bias[o];
-      p->h[s][o]    = L->activation == SW_ACT_LINEAR ||
-                           L->activation == SW_ACT_DEFAULT
-                        ? y
-                        : vactivate(L->activation, splat(y))[0];
+      p->h[s][o]    = linear ? y : vactivate(L->activation, splat(y))[0];
     }
   }
 }
@@ -583,7 +583,7 @@ dense_pass(const SwFastLayer* const L, float* const* const work,
   Pass p;
   start_pass(&p, L, work, S, scratch, scratch_floats);
   if (L->dot) {
-    dense_dot(L, &p, (uint32_t)S);
+    dense_dot(L, &p, S);
   } else {
     run_tiles(dense_tiles, 0, L, &p, (uint32_t)S, L->recurrent_activation,
               L->activation);
