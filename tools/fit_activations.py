@@ -4,9 +4,9 @@
 tanh(a) ~ a p(a^2) / q(a^2) on [0, FIT_END], p and q of degree 4 with
 q(0) = 1, fitted for the smallest largest absolute error by Loeb's
 linearised least squares with Lawson's reweighting. The function grows past
-1 beyond the fit (degree 9 over 8): the kernels clamp a at the first float
-where its float value reaches 1 and take min(1, .), so it saturates exactly
-and is never biased upwards. sigmoid(x) = 1/2 + tanh(x / 2) / 2 gets the
+1 beyond the fit (degree 9 over 8): the kernels clamp x to +-the first float
+where its float value reaches 1, and the result to [-1, 1], so it saturates
+exactly and is never biased upwards. sigmoid(x) = 1/2 + tanh(x / 2) / 2 gets the
 same function with the scaling folded into its coefficients (and its own
 clamp, found the same way).
 
@@ -80,15 +80,15 @@ def first_reaching(level, p, q, start, end):
     return a[np.argmax(reached)]
 
 
+# As the kernels do it: x clamped, the result clamped.
 def tanh32(x, p, q, clamp, step=fma):
-    a = np.minimum(np.abs(x), clamp)
-    return np.copysign(np.minimum(F32(1), odd_rational(a, p, q, step)), x)
+    a = np.clip(x, -clamp, clamp)
+    return np.clip(odd_rational(a, p, q, step), F32(-1), F32(1))
 
 
 def sigmoid32(x, p, q, clamp, step=fma):
-    a = np.minimum(np.abs(x), clamp)
-    m = np.minimum(F32(0.5), odd_rational(a, p, q, step))
-    return F32(np.copysign(m, x) + F32(0.5))
+    a = np.clip(x, -clamp, clamp)
+    return np.clip(F32(odd_rational(a, p, q, step) + F32(0.5)), F32(0), F32(1))
 
 
 def main():
