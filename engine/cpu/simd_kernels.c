@@ -11,7 +11,10 @@
    then the tile's gates are activated and its part of the new state written
    while the next tile's multiply-adds run. Tiles are as wide as the
    registers allow (the accumulator budget), so no multiply-add waits on the
-   one before.
+   one before. A pass function per layer type and stream count (chosen for
+   each layer at creation: sw_fast_prepare) runs a layer's tiles for the
+   streams of one pass and checks the new state; sw_fast_run takes a whole
+   block of frames per call, layer by layer, frame by frame.
 
    Every output unit's sum is one chain in a fixed order (bias, inputs in
    order, then h in order), every multiply-add is fused or not by the
