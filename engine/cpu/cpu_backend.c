@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "cells.h"
 #include "error.h"
+#include "finite.h"
 #include "model_impl.h"
 #include "windowed.h"
 
@@ -133,17 +134,6 @@ cpu_create(const SwModel* const model, const uint32_t streams,
   return SW_SUCCESS;
 }
 
-static bool
-all_finite(const float* const values, const size_t count)
-{
-  /* Accumulating x*0 turns any NaN or Inf into NaN in one cheap pass. */
-  float probe = 0.0f;
-  for (size_t i = 0; i < count; ++i) {
-    probe += values[i] * 0.0f;
-  }
-  return probe == 0.0f;
-}
-
 /* One frame of one stream through every layer; returns the output vector. */
 static const float*
 cpu_step(CpuContext* const cpu, float* const state, const float* const x)
@@ -203,9 +193,9 @@ cpu_process(void* const context, const float* const in, float* const out,
       float* const       dst   = out + frame * O;
       /* A non-finite input is a reset too: saturating gates would absorb an
          Inf into a finite but meaningless state. */
-      const bool input_ok = all_finite(x, I);
+      const bool input_ok = sw_all_finite(x, I);
       const float* const y = input_ok ? cpu_step(cpu, state, x) : NULL;
-      if (input_ok && all_finite(state, model->state_size)) {
+      if (input_ok && sw_all_finite(state, model->state_size)) {
         memcpy(dst, y, O * sizeof(float));
       } else {
         cpu_reset(cpu, s);

@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "error.h"
+#include "finite.h"
 #include "fast_plan.h"
 #include "model_impl.h"
 
@@ -337,19 +338,18 @@ place_layer(const SwLayer* const layer, SwFastLayer* const f, const uint32_t vl,
    LSTM-48 (38 KB) 410 and 425, LSTM-64 (66 KB) 658 and 825. */
 #define L1_WEIGHT_BYTES (28U * 1024U)
 
-/* Streams handed to the kernels at once, for weights of `bytes`; the
-   environment variable STATEWAVE_CPU_GROUP (1..4) forces it, for tests and
-   measurements. */
+/* Streams handed to the kernels at once, for weights of `bytes` that
+   passes of at most `widest` streams can take; the environment variable
+   STATEWAVE_CPU_GROUP (1..4) forces it, for tests and measurements. */
 static uint32_t
-group_for(const FastContext* const fast, const size_t bytes)
+group_for(const size_t bytes, const uint32_t widest)
 {
   const char* const forced = getenv("STATEWAVE_CPU_GROUP");
   if (forced && forced[0] >= '1' && forced[0] <= '0' + (int)SW_FAST_GROUP &&
       forced[1] == '\0') {
     return (uint32_t)(forced[0] - '0');
   }
-  return bytes <= L1_WEIGHT_BYTES ? 1U
-                                  : SW_FAST_PASS_STREAMS(fast->kernels->vl);
+  return bytes <= L1_WEIGHT_BYTES ? 1U : widest;
 }
 
 static SwStatus
@@ -403,7 +403,7 @@ build_plan(FastContext* const fast, SwError* const err)
     next += place_layer(&model->layers[l], &plan->layers[l], vl, next);
   }
   fast->kernels->prepare(plan);
-  fast->group = group_for(fast, weights * sizeof(float));
+  fast->group = group_for(weights * sizeof(float), SW_FAST_PASS_STREAMS(vl));
   return SW_SUCCESS;
 }
 
@@ -559,25 +559,10 @@ sw_cpu_compact_weights(void* const context, char* const why,
      and it overflow AVX2's 16 registers, so passes of two there (measured
      on a Zen 3: 8 streams of LSTM-128 took 3.3 us a stream's sample in
      passes of three, 2.5 in passes of two). */
-  fast->group = group_for(fast, count * sizeof(uint16_t));
-  if (fast->kernels->vl < 16U && fast->group > 2U &&
-      !getenv("STATEWAVE_CPU_GROUP")) {
-    fast->group = 2U;
-  }
+  const uint32_t vl = fast->kernels->vl;
+  fast->group = group_for(count * sizeof(uint16_t),
+                          vl < 16U ? 2U : SW_FAST_PASS_STREAMS(vl));
   return true;
-}
-
-/* An exponent of all ones is Inf or NaN; integer ORs vectorize. */
-static bool
-all_finite(const float* const values, const size_t count)
-{
-  uint32_t bad = 0;
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t bits;
-    memcpy(&bits, &values[i], sizeof(bits));
-    bad |= (uint32_t)((bits & 0x7f800000U) == 0x7f800000U);
-  }
-  return bad == 0;
 }
 
 /* A kernel call's streams, with their numbers. */
@@ -621,6 +606,19 @@ reset_in_group(FastContext* const fast, const Group* const g,
   ++*nonfinite_resets;
 }
 
+/* The members of g in the bitmask `bad` start over at frame t. */
+static void
+reset_members(FastContext* const fast, const Group* const g,
+              const uint32_t bad, const uint32_t t,
+              uint64_t* const nonfinite_resets)
+{
+  for (uint32_t k = 0; k < g->io.streams; ++k) {
+    if (bad >> k & 1U) {
+      reset_in_group(fast, g, k, t, nonfinite_resets);
+    }
+  }
+}
+
 /* The kernels' call over frames t .. frames - 1, from which they return at
    the first frame with an Inf or NaN: in a stream's new state (that stream
    resets) or in an input frame (that stream resets, the others take the
@@ -636,10 +634,12 @@ run_group(FastContext* const fast, const Group* const g, uint32_t t,
     if (t == frames) {
       return;
     }
-    if (!bad) {
+    if (bad) {
+      reset_members(fast, g, bad, t, nonfinite_resets);
+    } else {
       Group finite = {0};
       for (uint32_t k = 0; k < g->io.streams; ++k) {
-        if (all_finite(g->io.in[k] + (size_t)t * I, I)) {
+        if (sw_all_finite(g->io.in[k] + (size_t)t * I, I)) {
           copy_member(&finite, g, k);
         } else {
           reset_in_group(fast, g, k, t, nonfinite_resets);
@@ -648,23 +648,12 @@ run_group(FastContext* const fast, const Group* const g, uint32_t t,
       if (finite.io.streams > 0) {
         (void)fast->kernels->run(&fast->plan, &finite.io, t, t + 1U,
                                  fast->scratch, &bad);
-        for (uint32_t k = 0; k < finite.io.streams; ++k) {
-          if (bad >> k & 1U) {
-            reset_in_group(fast, &finite, k, t, nonfinite_resets);
-          }
-        }
-      }
-    } else {
-      for (uint32_t k = 0; k < g->io.streams; ++k) {
-        if (bad >> k & 1U) {
-          reset_in_group(fast, g, k, t, nonfinite_resets);
-        }
+        reset_members(fast, &finite, bad, t, nonfinite_resets);
       }
     }
     ++t;
   }
 }
-
 
 static SwStatus
 fast_process(void* const context, const float* const in, float* const out,

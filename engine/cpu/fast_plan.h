@@ -115,13 +115,6 @@ typedef uint32_t (*SwFastRunFunc)(const SwFastPlan* plan,
                                   uint32_t frames, float* scratch,
                                   uint32_t* bad);
 
-/* The last layer's output within a stream's work area. */
-static inline const float*
-sw_fast_output(const SwFastPlan* plan, const float* work)
-{
-  return work + plan->layers[plan->num_layers - 1U].out_at;
-}
-
 /* The kernels: simd_kernels.c built once per instruction set with
    SW_KERNEL_ISA naming it (sse2, avx2, avx512 on x86-64; neon on aarch64;
    generic elsewhere). */

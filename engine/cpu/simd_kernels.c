@@ -23,6 +23,7 @@
    pass. */
 
 #include "fast_plan.h"
+#include "finite.h"
 #include "simd_vector.h"
 
 #define CAT_(a, b) a##_##b
@@ -664,23 +665,12 @@ copy_floats(float* const to, const float* const from, const size_t n)
 }
 
 /* Copies the input frame x (n floats) to `to`; returns whether none of
-   them is Inf or NaN (an exponent of all ones). */
+   them is Inf or NaN. */
 SW_INLINE bool
 take_input(float* const to, const float* const x, const size_t n)
 {
-  uint32_t bits;
-  if (n == 1) {
-    memcpy(&bits, x, sizeof(bits));
-    to[0] = x[0];
-    return (bits & 0x7f800000U) != 0x7f800000U;
-  }
   copy_floats(to, x, n);
-  uint32_t bad = 0;
-  for (size_t i = 0; i < n; ++i) {
-    memcpy(&bits, &x[i], sizeof(bits));
-    bad |= (uint32_t)((bits & 0x7f800000U) == 0x7f800000U);
-  }
-  return bad == 0;
+  return sw_all_finite(x, n);
 }
 
 /* sw_fast_run for a single stream (the usual plug-in case): one pass per

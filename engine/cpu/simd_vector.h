@@ -143,7 +143,7 @@ vmax_keep_nan(const vf limit, const vf x)
 }
 
 /* a p(u) / q(u), u = a^2, the coefficients from the constant term up (q's
-constant term is 1), by Horner's scheme. */
+   constant term is 1), by Horner's scheme. */
 SW_INLINE vf
 odd_rational(const vf a, const float p0, const float p1, const float p2,
              const float p3, const float p4, const float q1, const float q2,

@@ -22,6 +22,7 @@
 #include "cudnn_api.h"
 #include "cudnn_head.h"
 #include "error.h"
+#include "finite.h"
 #include "gpu_device.h"
 #include "model_impl.h"
 
@@ -170,17 +171,6 @@ static size_t
 align_floats(const size_t count)
 {
   return (count + ALIGN_FLOATS - 1U) / ALIGN_FLOATS * ALIGN_FLOATS;
-}
-
-static bool
-all_finite(const float* const values, const size_t count)
-{
-  /* Accumulating x*0 turns any NaN or Inf into NaN in one cheap pass. */
-  float probe = 0.0f;
-  for (size_t i = 0; i < count; ++i) {
-    probe += values[i] * 0.0f;
-  }
-  return probe == 0.0f;
 }
 
 static size_t
@@ -1565,7 +1555,7 @@ cudnn_submit(void* const context, const float* const in, const uint32_t frames)
   const size_t count = (size_t)c->streams * frames * c->model->input_width;
   memcpy(c->in_host, in, count * sizeof(float));
   c->pending_frames = frames;
-  if (!all_finite(c->in_host, count)) {
+  if (!sw_all_finite(c->in_host, count)) {
     c->pending = BLOCK_ON_CPU;
     return SW_SUCCESS;
   }
@@ -1615,7 +1605,7 @@ static bool
 download_finite(const CudnnContext* const c, const uint32_t frames)
 {
   const float* const state = (const float*)(c->download + REGION_STATE_OFFSET);
-  if (!all_finite(state, c->state_floats)) {
+  if (!sw_all_finite(state, c->state_floats)) {
     return false;
   }
   uint32_t flag = 0;
@@ -1625,7 +1615,7 @@ download_finite(const CudnnContext* const c, const uint32_t frames)
   }
   /* Without a head the output is the last recurrent layer's. */
   return c->num_head ||
-         all_finite((const float*)(c->download + c->out_offset),
+         sw_all_finite((const float*)(c->download + c->out_offset),
                     (size_t)c->streams * frames * c->model->output_width);
 }
 
