@@ -81,10 +81,26 @@ load_half(const uint16_t* const p)
 #endif
 }
 
+/* x in every lane: a broadcast ((vf){0} + x would be an addition, which
+   the compiler must keep: 0 + -0 is +0). */
 SW_INLINE vf
 splat(const float x)
 {
-  return (vf){0} + x;
+#if defined(SW_NATIVE_AVX512)
+  return (vf)_mm512_set1_ps(x);
+#elif defined(SW_NATIVE_AVX)
+  return (vf)_mm256_set1_ps(x);
+#elif defined(SW_NATIVE_SSE)
+  return (vf)_mm_set1_ps(x);
+#elif defined(SW_NATIVE_NEON)
+  return (vf)vdupq_n_f32(x);
+#else
+  vf v;
+  for (int i = 0; i < SW_VL; ++i) {
+    v[i] = x;
+  }
+  return v;
+#endif
 }
 
 /* a b + c: one fused multiply-add where the set has them, else a multiply
