@@ -92,6 +92,13 @@ typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
   static const TileFunc table[4][8] = {ROW_OF_S(table, 1), ROW_OF_S(table, 2), \
                                        ROW_OF_S(table, 3), ROW_OF_S(table, 4)};
 
+/* Blocks in tile i of a tiling. */
+SW_INLINE uint32_t
+tile_width(const SwFastTiling* const tiling, const uint32_t i)
+{
+  return tiling->width + (i < tiling->wider ? 1U : 0U);
+}
+
 /* The layer's blocks for a pass of S streams, in the tiles the plan chose
    (`kind` 1: GRU reset-before's second pass). Returns the first unit of
    the last tile: the new h of the units before it is in tmp. */
@@ -103,7 +110,7 @@ run_tiles(const TileFunc table[4][8], const uint32_t kind,
   const SwFastTiling* const tiling = &L->tiling[kind][S - 1U];
   uint32_t                  b      = 0;
   for (uint32_t i = 0; i < tiling->count; ++i) {
-    const uint32_t t    = tiling->width + (i < tiling->wider ? 1U : 0U);
+    const uint32_t t    = tile_width(tiling, i);
     const bool     last = i + 1U == tiling->count;
     for (uint32_t s = 0; s < S; ++s) {
       p->out[s] = last ? p->h[s] : p->tmp[s];
@@ -647,6 +654,88 @@ KERNEL(sw_fast_prepare)(SwFastPlan* const plan)
   }
 }
 
+/* ---- One stream's layers inline. ------------------------------------- */
+
+/* One stream's tile of t blocks from block b with the usual activations,
+   its body inline: a case per width the budget allows (LSTM and reset-after
+   GRU both hold four accumulators a block). */
+#define INLINE_TILE(body, T)                                                   \
+  case T:                                                                      \
+    if (4 * (T) <= ACC_BUDGET) {                                               \
+      body(L, p, 1, T, b, SW_ACT_SIGMOID, SW_ACT_TANH, false);                 \
+    }                                                                          \
+    break;
+#define INLINE_TILES(body)                                                     \
+  INLINE_TILE(body, 1)                                                         \
+  INLINE_TILE(body, 2)                                                         \
+  INLINE_TILE(body, 3)                                                         \
+  INLINE_TILE(body, 4)                                                         \
+  INLINE_TILE(body, 5)                                                         \
+  INLINE_TILE(body, 6)
+
+SW_INLINE void
+usual_tile_inline(const bool lstm, const SwFastLayer* const L, Pass* const p,
+                  const uint32_t t, const uint32_t b)
+{
+  if (lstm) {
+    switch (t) {
+      INLINE_TILES(lstm_tile)
+    default: lstm_usual[0][t - 1U](L, p, b, SW_ACT_SIGMOID, SW_ACT_TANH);
+    }
+  } else {
+    switch (t) {
+      INLINE_TILES(gru_after_tile)
+    default: gru_after_usual[0][t - 1U](L, p, b, SW_ACT_SIGMOID, SW_ACT_TANH);
+    }
+  }
+}
+
+/* An LSTM or reset-after GRU layer (usual activations, float weights) for
+   one stream, as its pass function would run it but with every tile inline:
+   for small models the calls, their set-up and the vector state they cannot
+   keep in registers cost a fifth of the time (measured). */
+SW_INLINE uint32_t
+usual_layer_inline(const bool lstm, const SwFastLayer* const L,
+                   float* const* const work, float* const scratch,
+                   const size_t scratch_floats)
+{
+  Pass p;
+  start_pass(&p, L, work, 1, scratch, scratch_floats);
+  const SwFastTiling* const tiling = &L->tiling[0][0];
+  uint32_t                  b      = 0;
+  for (uint32_t i = 0; i < tiling->count; ++i) {
+    const uint32_t t    = tile_width(tiling, i);
+    const bool     last = i + 1U == tiling->count;
+    p.out[0]            = last ? p.h[0] : p.tmp[0];
+    usual_tile_inline(lstm, L, &p, t, b);
+    if (!last) {
+      b += t;
+    }
+  }
+  return finish_pass(L, &p, 1, lstm, b * SW_VL);
+}
+
+/* Layer L of one stream: inline for the usual kinds (LSTM, reset-after GRU,
+   a Dense head of dot products), else through its pass function. */
+SW_INLINE uint32_t
+single_layer(const SwFastLayer* const L, float* const* const work,
+             float* const scratch, const size_t scratch_floats)
+{
+  if (L->passes == lstm_usual_passes) {
+    return usual_layer_inline(true, L, work, scratch, scratch_floats);
+  }
+  if (L->passes == gru_after_usual_passes) {
+    return usual_layer_inline(false, L, work, scratch, scratch_floats);
+  }
+  if (L->passes == dense_passes && L->dot) {
+    Pass p;
+    start_pass(&p, L, work, 1, scratch, scratch_floats);
+    dense_dot(L, &p, 1);
+    return 0;
+  }
+  return L->passes[0](L, work, scratch, scratch_floats);
+}
+
 /* ---- Frames. --------------------------------------------------------- */
 
 /* n floats from `from` to `to`: usually one (mono audio), which gets a
@@ -694,7 +783,7 @@ run_single(const SwFastPlan* const plan, const SwFastStreams* const io,
     uint32_t frame_bad = 0;
     for (uint32_t l = 0; l < count; ++l) {
       frame_bad |=
-        layers[l].passes[0](&layers[l], io->work, scratch, plan->scratch_floats);
+        single_layer(&layers[l], io->work, scratch, plan->scratch_floats);
     }
     copy_floats(io->out[0] + t * O, y, O);
     if (frame_bad) {
