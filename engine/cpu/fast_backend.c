@@ -5,8 +5,8 @@
    four at a time through the same weights (group_for()).
    Models it has no kernels for (Conv1D layers, windowed models) run on the
    scalar reference ("cpu-ref", cpu_backend.c) inside it. The environment
-   variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512, neon, generic)
-   forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4) the
+   variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512, vec16, neon,
+   generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4) the
    streams per kernel call, for tests and measurements. */
 
 #include "backend.h"
@@ -26,6 +26,7 @@ typedef struct {
   SwFastRunFunc   run;
   bool (*supported)(void);
   bool (*converts_halves)(void); /* the compact mode; NULL: never */
+  bool            forced_only;      /* run only when STATEWAVE_CPU_KERNELS asks */
 } KernelSet;
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -56,11 +57,13 @@ have_f16c(void)
   unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
 }
-/* Best first. */
+/* Best first; vec16 (the portable code at AVX-512's 16 lanes, built for
+   AVX2) only for tests of that layout on CPUs without AVX-512. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", 16, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512},
-  {"avx2", 8, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c},
-  {"sse2", 4, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL},
+  {"avx512", 16, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, false},
+  {"avx2", 8, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, false},
+  {"sse2", 4, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, false},
+  {"vec16", 16, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, true},
 };
 #elif defined(__aarch64__)
 static bool
@@ -69,7 +72,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", 4, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, NULL},
+  {"neon", 4, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, NULL, false},
 };
 #else
 static bool
@@ -78,7 +81,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", 4, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL},
+  {"generic", 4, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, false},
 };
 #endif
 
@@ -95,12 +98,13 @@ choose_kernels(void)
       return &kernel_sets[i];
     }
   }
-  for (size_t i = 0; i < NUM_KERNEL_SETS; ++i) {
-    if (kernel_sets[i].supported()) {
-      return &kernel_sets[i];
-    }
+  /* The last set that is not forced_only runs on every CPU of the
+     architecture (sse2, neon, generic), so the search ends there. */
+  size_t i = 0;
+  while (kernel_sets[i].forced_only || !kernel_sets[i].supported()) {
+    ++i;
   }
-  return &kernel_sets[NUM_KERNEL_SETS - 1U];
+  return &kernel_sets[i];
 }
 
 typedef struct {

@@ -116,7 +116,8 @@ typedef uint32_t (*SwFastRunFunc)(const SwFastPlan* plan,
                                   uint32_t* bad);
 
 /* The kernels: simd_kernels.c built once per instruction set with
-   SW_KERNEL_ISA naming it (sse2, avx2, avx512 on x86-64; neon on aarch64;
+   SW_KERNEL_ISA naming it (sse2, avx2, avx512 on x86-64, and vec16, the
+   portable code at 16 lanes for testing AVX-512's layout; neon on aarch64;
    generic elsewhere). */
 /* Chooses every layer's pass functions (after the plan is made, and again
    when its weights become halves). */
@@ -125,6 +126,7 @@ void sw_fast_prepare_avx2(SwFastPlan*);
 void sw_fast_prepare_avx512(SwFastPlan*);
 void sw_fast_prepare_neon(SwFastPlan*);
 void sw_fast_prepare_generic(SwFastPlan*);
+void sw_fast_prepare_vec16(SwFastPlan*);
 uint32_t sw_fast_run_sse2(const SwFastPlan*, const SwFastStreams*, uint32_t,
                           uint32_t, float*, uint32_t*);
 uint32_t sw_fast_run_avx2(const SwFastPlan*, const SwFastStreams*, uint32_t,
@@ -135,6 +137,8 @@ uint32_t sw_fast_run_neon(const SwFastPlan*, const SwFastStreams*, uint32_t,
                           uint32_t, float*, uint32_t*);
 uint32_t sw_fast_run_generic(const SwFastPlan*, const SwFastStreams*, uint32_t,
                              uint32_t, float*, uint32_t*);
+uint32_t sw_fast_run_vec16(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                           uint32_t, float*, uint32_t*);
 
 /* The fast activations, for the accuracy test: out[i] = tanh or sigmoid of
    in[i], n a multiple of 16. */
@@ -143,10 +147,12 @@ void sw_fast_tanh_avx2(const float*, float*, size_t);
 void sw_fast_tanh_avx512(const float*, float*, size_t);
 void sw_fast_tanh_neon(const float*, float*, size_t);
 void sw_fast_tanh_generic(const float*, float*, size_t);
+void sw_fast_tanh_vec16(const float*, float*, size_t);
 void sw_fast_sigmoid_sse2(const float*, float*, size_t);
 void sw_fast_sigmoid_avx2(const float*, float*, size_t);
 void sw_fast_sigmoid_avx512(const float*, float*, size_t);
 void sw_fast_sigmoid_neon(const float*, float*, size_t);
 void sw_fast_sigmoid_generic(const float*, float*, size_t);
+void sw_fast_sigmoid_vec16(const float*, float*, size_t);
 
 #endif
