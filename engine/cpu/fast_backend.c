@@ -730,7 +730,7 @@ fast_probe(char* const detail, const size_t detail_size)
   for (size_t i = 0; i < NUM_KERNEL_SETS && used > 0 &&
                      (size_t)used < detail_size;
        ++i) {
-    if (kernel_sets[i].supported()) {
+    if (!kernel_sets[i].forced_only && kernel_sets[i].supported()) {
       used += snprintf(detail + used, detail_size - (size_t)used, " %s",
                        kernel_sets[i].name);
     }
