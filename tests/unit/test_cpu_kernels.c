@@ -276,8 +276,11 @@ main(void)
      units padded to 48 for 16 lanes are 31 KB). */
   SwLayerSpec lstm32[2] = {sw_layer_spec(SW_LAYER_LSTM, 32),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
-  /* One stream through wide layers: every tile width a single stream's
-     inline path has (up to 6 blocks a tile with 16 lanes). */
+  /* One stream through wider layers: tile widths of 4 and 5 blocks at 16
+     lanes (LSTM 56 padded to 64; GRU 80), and LSTM 96, whose weights (over
+     64 KB) go in tiles of one block. */
+  SwLayerSpec lstm56[2] = {sw_layer_spec(SW_LAYER_LSTM, 56),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec lstm96[2] = {sw_layer_spec(SW_LAYER_LSTM, 96),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec gru80[2]  = {sw_layer_spec(SW_LAYER_GRU, 80),
@@ -310,6 +313,7 @@ main(void)
     {"LSTM 24 x2 + Dense 8 tanh + Dense", stack, 4, 1, 1, 100000, false},
     {"LSTM 20 hard_sigmoid, 2 knobs", hard, 2, 3, 1, 100000, false},
     {"GRU 12 + swish Dense", swish, 2, 1, 1, 20000, false},
+    {"LSTM 56", lstm56, 2, 1, 1, 20000, false},
     {"LSTM 96", lstm96, 2, 1, 1, 20000, false},
     {"GRU 80 (reset after)", gru80, 2, 1, 1, 20000, false},
     {"LSTM 32, 2 streams (one at a time)", lstm32, 2, 1, 2, 20000, false},
