@@ -6,8 +6,8 @@
    Models it has no kernels for (Conv1D layers, windowed models) run on the
    scalar reference ("cpu-ref", cpu_backend.c) inside it. The environment
    variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512, vec16, neon,
-   generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4) the
-   streams per kernel call, for tests and measurements. */
+   generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4)
+   the streams per kernel call, for tests and measurements. */
 
 #include "backend.h"
 #include "error.h"
@@ -26,7 +26,7 @@ typedef struct {
   SwFastRunFunc   run;
   bool (*supported)(void);
   bool (*converts_halves)(void); /* the compact mode; NULL: never */
-  bool            forced_only;      /* run only when STATEWAVE_CPU_KERNELS asks */
+  bool            forced_only; /* only when STATEWAVE_CPU_KERNELS asks */
 } KernelSet;
 
 #if defined(__x86_64__) || defined(_M_X64)
