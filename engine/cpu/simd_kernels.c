@@ -692,8 +692,8 @@ usual_tile_inline(const bool lstm, const SwFastLayer* const L, Pass* const p,
 
 /* An LSTM or reset-after GRU layer (usual activations, float weights) for
    one stream, as its pass function would run it but with every tile inline:
-   for small models the calls, their set-up and the vector state they cannot
-   keep in registers cost a fifth of the time (measured). */
+   the calls and their set-up measured 2-5 % of a small model's time on a
+   Zen 3 (LSTM-16 85.3 -> 81.4 ns a sample, LSTM-40 265.6 -> 259.5). */
 SW_INLINE uint32_t
 usual_layer_inline(const bool lstm, const SwFastLayer* const L,
                    float* const* const work, float* const scratch,
