@@ -171,7 +171,7 @@ accumulators_per_block(const SwFastLayer* const f, const uint32_t kind)
   case SW_LAYER_LSTM: return kind == 0 ? 4U : 0U;
   case SW_LAYER_GRU:
     if (f->gru_reset == SW_GRU_RESET_AFTER) {
-      return kind == 0 ? 4U : 0U;
+      return kind == 0 ? 3U : 0U;
     }
     return kind == 0 ? 3U : 1U;
   case SW_LAYER_SIMPLE_RNN: return kind == 0 ? 1U : 0U;
@@ -179,28 +179,38 @@ accumulators_per_block(const SwFastLayer* const f, const uint32_t kind)
   }
 }
 
-/* One stream's LSTM layer whose float weights are far beyond L1 reads them
-   from L2 every frame. In tiles of one block it reads them as one
-   sequential run, which measured faster on a Zen 3 with AVX2 than tiles of
-   three blocks (three runs at once), though it keeps only four sums in
-   flight: ns a sample, LSTM-128 3017 -> 2818, LSTM-96 1746 -> 1637,
-   2 x LSTM-64 2302 -> 2167, LSTM-64 (66 KB) 809 -> 785. Not where the
-   arithmetic is the bound: LSTM-48 (38 KB) 401 -> 479, LSTM-128 with half
-   weights 1934 -> 2967, and on SSE2 (4 lanes, no FMA) 4862 -> 5474. */
+/* One stream's LSTM or GRU layer whose float weights are far beyond L1
+   reads them from L2 every frame, and does best with narrower tiles than
+   the budget allows (fewer runs of weights read at once), measured on a
+   Zen 3 with AVX2, ns a sample. LSTM, one block (one sequential run, though
+   only four sums in flight) against three: LSTM-128 3017 -> 2818, LSTM-96
+   1746 -> 1637, 2 x LSTM-64 2302 -> 2167, LSTM-64 (66 KB) 809 -> 785.
+   Reset-after GRU, three blocks against four or five: GRU-128 2256 ->
+   2203, GRU-96 1309 -> 1272 (one block: 3225). Not where the arithmetic is
+   the bound: LSTM-48 (38 KB) 401 -> 479, LSTM-128 with half weights 1934
+   -> 2967, and on SSE2 (4 lanes, no FMA) 4862 -> 5474. Returns the widest
+   tile for such a layer, else 0. */
 #define L2_STREAM_BYTES (64U * 1024U)
 
-static bool
-streams_weights_from_l2(const SwFastLayer* const f, const uint32_t vl)
+static uint32_t
+l2_stream_tile_blocks(const SwFastLayer* const f, const uint32_t vl)
 {
-  const size_t bytes =
-    (size_t)(f->in + f->units) * 4U * f->padded * sizeof(float);
-  return f->type == SW_LAYER_LSTM && !f->wx_half && vl >= 8U &&
-         bytes > L2_STREAM_BYTES;
+  const uint32_t gates = f->type == SW_LAYER_LSTM ? 4U : 3U;
+  const size_t   bytes =
+    (size_t)(f->in + f->units) * gates * f->padded * sizeof(float);
+  if (f->wx_half || vl < 8U || bytes <= L2_STREAM_BYTES) {
+    return 0;
+  }
+  if (f->type == SW_LAYER_LSTM) {
+    return 1;
+  }
+  return f->type == SW_LAYER_GRU && f->gru_reset == SW_GRU_RESET_AFTER ? 3U
+                                                                       : 0U;
 }
 
 /* Tiles of as many blocks as the accumulator budget allows (at most 8),
-   balanced so no narrow tile is left over; one block for a single stream
-   through an LSTM layer streamed from L2 (above). Again when the layer's
+   balanced so no narrow tile is left over; narrower for a single stream
+   through a layer streamed from L2 (above). Again when the layer's
    weights become halves. */
 static void
 choose_tiling(SwFastLayer* const f, const uint32_t vl)
@@ -208,10 +218,14 @@ choose_tiling(SwFastLayer* const f, const uint32_t vl)
   for (uint32_t kind = 0; kind < 2U; ++kind) {
     const uint32_t G = accumulators_per_block(f, kind);
     for (uint32_t S = 1; S <= 4U && G > 0; ++S) {
-      uint32_t most = SW_FAST_ACC_BUDGET(vl) / (S * G);
-      most          = most < 1U ? 1U : most > 8U ? 8U : most;
-      if (S == 1U && streams_weights_from_l2(f, vl)) {
-        most = 1U;
+      const uint32_t budget  = S == 1U && !f->wx_half
+                                 ? SW_FAST_ACC_BUDGET_ONE(vl)
+                                 : SW_FAST_ACC_BUDGET(vl);
+      const uint32_t l2_most = S == 1U ? l2_stream_tile_blocks(f, vl) : 0U;
+      uint32_t       most    = budget / (S * G);
+      most = most < 1U ? 1U : most > 8U ? 8U : most;
+      if (l2_most > 0U && most > l2_most) {
+        most = l2_most;
       }
       const uint32_t count = (f->blocks + most - 1U) / most;
       f->tiling[kind][S - 1U] = (SwFastTiling){

@@ -35,6 +35,7 @@
 /* Accumulators a tile may hold (fast_plan.h): three quarters of the vector
    registers. */
 #define ACC_BUDGET ((int)SW_FAST_ACC_BUDGET(SW_VL))
+#define ACC_BUDGET_ONE ((int)SW_FAST_ACC_BUDGET_ONE(SW_VL))
 
 /* Streams per pass over a layer's weights (fast_plan.h); a call with more
    makes several passes. */
@@ -68,7 +69,7 @@ typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
   {                                                                            \
     (void)ract;                                                                \
     (void)act;                                                                 \
-    if ((S) * (T) * (G) <= ACC_BUDGET) {                                       \
+    if ((S) * (T) * (G) <= ((S) == 1 ? ACC_BUDGET_ONE : ACC_BUDGET)) {         \
       body(L, p, S, T, b0, __VA_ARGS__);                                       \
     }                                                                          \
   }
@@ -196,7 +197,7 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
 {
   const size_t r0 = (size_t)b0 * 4U * SW_VL;
   const int    n  = 4 * T;
-  vf           acc[ACC_BUDGET];
+  vf           acc[ACC_BUDGET_ONE];
   start(acc, L->bias + r0, S, n);
   accumulate(acc, block_x(L, b0, 4, half), (size_t)L->in * 4U * SW_VL, L->in,
              p->x, S, T, 4, half);
@@ -232,71 +233,63 @@ TILE_TABLE(lstm_any_half, lstm_tile, 4, ract, act, true)
 
 /* ---- GRU: gates r z n per block, rows = 3 Up. -------------------------- */
 
-/* GRU reset-after sums over one side (inputs or h) for a tile: r and z
-   into acc[s][t][0] and [1], the candidate's product into acc[s][t][slot]
-   (2: its input part, 3: its recurrent part). Weights as in accumulate(),
-   G = 3. */
-SW_INLINE void
-gru_sums(vf* const acc, const void* const weights, const size_t stride,
-         const size_t cols, const float* const* const v, const int S,
-         const int T, const int slot, const bool half)
-{
-  size_t w = 0;
-  for (size_t k = 0; k < cols; ++k, w += 3U * SW_VL) {
-    UNROLL for (int t = 0; t < T; ++t)
-    {
-      const size_t i  = w + (size_t)t * stride;
-      const vf     mr = load_weight(weights, i, half);
-      const vf     mz = load_weight(weights, i + SW_VL, half);
-      const vf     mn = load_weight(weights, i + 2U * SW_VL, half);
-      UNROLL for (int s = 0; s < S; ++s)
-      {
-        vf* const a = &acc[(s * T + t) * 4];
-        const vf  x = splat(v[s][k]);
-        a[0]        = vfma(mr, x, a[0]);
-        a[1]        = vfma(mz, x, a[1]);
-        a[slot]     = vfma(mn, x, a[slot]);
-      }
-    }
-  }
-}
-
 /* Reset after (Keras reset_after=True, CuDNNGRU, PyTorch): per block the
-   sums r and z (inputs, then h), the candidate's input part xn and its
-   recurrent part hn, kept as acc[s][t][r z xn hn]. */
+   sums r and z (inputs, then h) and the candidate's recurrent part hn, kept
+   as acc[s][t][r z hn], and its input part xn[s][t], complete before h is
+   read: three accumulators a block while the h products run (xn may wait
+   in memory), so one stream's five blocks fit AVX2's budget. */
 SW_INLINE void
 gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
                const int T, const uint32_t b0, const SwActivation ract,
                const SwActivation act, const bool half)
 {
   const size_t r0 = (size_t)b0 * 3U * SW_VL;
-  const int    n  = 4 * T;
-  vf           acc[ACC_BUDGET];
+  const int    n  = 3 * T;
+  vf           acc[ACC_BUDGET_ONE];
+  vf           xn[ACC_BUDGET_ONE];
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
     {
-      vf* const    a = &acc[s * n + 4 * t];
+      vf* const    a = &acc[s * n + 3 * t];
       const float* b = L->bias + r0 + (size_t)(3 * t) * SW_VL;
       a[0]           = load(b);
       a[1]           = load(b + SW_VL);
-      a[2]           = load(b + 2 * SW_VL);
-      a[3] = load(L->bias_hn + ((size_t)b0 + (size_t)t) * SW_VL);
+      xn[s * T + t]  = load(b + 2 * SW_VL);
+      a[2] = load(L->bias_hn + ((size_t)b0 + (size_t)t) * SW_VL);
     }
   }
-  gru_sums(acc, block_x(L, b0, 3, half), (size_t)L->in * 3U * SW_VL, L->in,
-           p->x, S, T, 2, half);
-  gru_sums(acc, block_h(L, b0, 3, half), (size_t)L->units * 3U * SW_VL,
-           L->units, (const float* const*)p->h, S, T, 3, half);
+  const void* const wx       = block_x(L, b0, 3, half);
+  const size_t      x_stride = (size_t)L->in * 3U * SW_VL;
+  size_t            w        = 0;
+  for (size_t k = 0; k < L->in; ++k, w += 3U * SW_VL) {
+    UNROLL for (int t = 0; t < T; ++t)
+    {
+      const size_t i  = w + (size_t)t * x_stride;
+      const vf     mr = load_weight(wx, i, half);
+      const vf     mz = load_weight(wx, i + SW_VL, half);
+      const vf     mn = load_weight(wx, i + 2U * SW_VL, half);
+      UNROLL for (int s = 0; s < S; ++s)
+      {
+        vf* const a   = &acc[s * n + 3 * t];
+        const vf  x   = splat(p->x[s][k]);
+        a[0]          = vfma(mr, x, a[0]);
+        a[1]          = vfma(mz, x, a[1]);
+        xn[s * T + t] = vfma(mn, x, xn[s * T + t]);
+      }
+    }
+  }
+  accumulate(acc, block_h(L, b0, 3, half), (size_t)L->units * 3U * SW_VL,
+             L->units, (const float* const*)p->h, S, T, 3, half);
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
     {
-      const vf* const a = &acc[s * n + 4 * t];
+      const vf* const a = &acc[s * n + 3 * t];
       const size_t    j = ((size_t)b0 + (size_t)t) * SW_VL;
       const vf        r = vactivate(ract, a[0]);
       const vf        z = vactivate(ract, a[1]);
-      const vf        c = vactivate(act, vfma(r, a[3], a[2]));
+      const vf        c = vactivate(act, vfma(r, a[2], xn[s * T + t]));
       const vf        h = vfma(z, load(p->h[s] + j), (1.0f - z) * c);
       store(p->out[s] + j, h);
     }
@@ -316,7 +309,7 @@ gru_before_gates_tile(const SwFastLayer* const L, Pass* const p, const int S,
   const size_t Up = L->padded;
   const size_t r0 = (size_t)b0 * 3U * SW_VL;
   const int    n  = 3 * T;
-  vf           acc[ACC_BUDGET];
+  vf           acc[ACC_BUDGET_ONE];
   start(acc, L->bias + r0, S, n);
   accumulate(acc, block_x(L, b0, 3, false), (size_t)L->in * 3U * SW_VL, L->in,
              p->x, S, T, 3, false);
@@ -356,7 +349,7 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
 {
   (void)ract;
   const size_t Up = L->padded;
-  vf           acc[ACC_BUDGET];
+  vf           acc[ACC_BUDGET_ONE];
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
@@ -391,13 +384,13 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
   }
 }
 
-TILE_TABLE(gru_after_usual, gru_after_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH,
+TILE_TABLE(gru_after_usual, gru_after_tile, 3, SW_ACT_SIGMOID, SW_ACT_TANH,
            false)
-TILE_TABLE(gru_after_any, gru_after_tile, 4, ract, act, false)
+TILE_TABLE(gru_after_any, gru_after_tile, 3, ract, act, false)
 #ifdef SW_HALF_WEIGHTS
-TILE_TABLE(gru_after_usual_half, gru_after_tile, 4, SW_ACT_SIGMOID,
+TILE_TABLE(gru_after_usual_half, gru_after_tile, 3, SW_ACT_SIGMOID,
            SW_ACT_TANH, true)
-TILE_TABLE(gru_after_any_half, gru_after_tile, 4, ract, act, true)
+TILE_TABLE(gru_after_any_half, gru_after_tile, 3, ract, act, true)
 #endif
 TILE_TABLE(gru_before_gates, gru_before_gates_tile, 3, ract, act)
 TILE_TABLE(gru_before_state, gru_before_state_tile, 1, ract, act)
@@ -411,7 +404,7 @@ single_tile(const SwFastLayer* const L, Pass* const p, const int S,
             const bool recurrent)
 {
   const size_t r0 = (size_t)b0 * SW_VL;
-  vf           acc[ACC_BUDGET];
+  vf           acc[ACC_BUDGET_ONE];
   start(acc, L->bias + r0, S, T);
   accumulate(acc, block_x(L, b0, 1, false), (size_t)L->in * SW_VL, L->in, p->x,
              S, T, 1, false);
@@ -657,21 +650,23 @@ KERNEL(sw_fast_prepare)(SwFastPlan* const plan)
 /* ---- One stream's layers inline. ------------------------------------- */
 
 /* One stream's tile of t blocks from block b with the usual activations,
-   its body inline: a case per width the budget allows (LSTM and reset-after
-   GRU both hold four accumulators a block). */
-#define INLINE_TILE(body, T)                                                   \
+   its body inline: a case per width the budget allows for G accumulators
+   a block (LSTM 4, reset-after GRU 3). */
+#define INLINE_TILE(body, G, T)                                                \
   case T:                                                                      \
-    if (4 * (T) <= ACC_BUDGET) {                                               \
+    if ((G) * (T) <= ACC_BUDGET_ONE) {                                         \
       body(L, p, 1, T, b, SW_ACT_SIGMOID, SW_ACT_TANH, false);                 \
     }                                                                          \
     break;
-#define INLINE_TILES(body)                                                     \
-  INLINE_TILE(body, 1)                                                         \
-  INLINE_TILE(body, 2)                                                         \
-  INLINE_TILE(body, 3)                                                         \
-  INLINE_TILE(body, 4)                                                         \
-  INLINE_TILE(body, 5)                                                         \
-  INLINE_TILE(body, 6)
+#define INLINE_TILES(body, G)                                                  \
+  INLINE_TILE(body, G, 1)                                                      \
+  INLINE_TILE(body, G, 2)                                                      \
+  INLINE_TILE(body, G, 3)                                                      \
+  INLINE_TILE(body, G, 4)                                                      \
+  INLINE_TILE(body, G, 5)                                                      \
+  INLINE_TILE(body, G, 6)                                                      \
+  INLINE_TILE(body, G, 7)                                                      \
+  INLINE_TILE(body, G, 8)
 
 SW_INLINE void
 usual_tile_inline(const bool lstm, const SwFastLayer* const L, Pass* const p,
@@ -679,13 +674,13 @@ usual_tile_inline(const bool lstm, const SwFastLayer* const L, Pass* const p,
 {
   if (lstm) {
     switch (t) {
-      INLINE_TILES(lstm_tile)
-    default: lstm_usual[0][t - 1U](L, p, b, SW_ACT_SIGMOID, SW_ACT_TANH);
+      INLINE_TILES(lstm_tile, 4)
+    default: break; /* tiles are 1 to 8 blocks wide */
     }
   } else {
     switch (t) {
-      INLINE_TILES(gru_after_tile)
-    default: gru_after_usual[0][t - 1U](L, p, b, SW_ACT_SIGMOID, SW_ACT_TANH);
+      INLINE_TILES(gru_after_tile, 3)
+    default: break;
     }
   }
 }
