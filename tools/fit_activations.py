@@ -1,15 +1,10 @@
 #!/usr/bin/python3
 """Fits the fast CPU kernels' tanh and sigmoid (engine/cpu/simd_vector.h).
 
-tanh(a) ~ a p(a^2) / q(a^2) on [0, FIT_END], p of degree 3 and q of degree
-4 with p(0) = q(0) = 1, fitted for the smallest largest absolute error by
-Loeb's linearised least squares with Lawson's reweighting (p of degree 4 was
-twice as accurate, 2.9e-7, for one more multiply-add an activation; degree
-2 over 4 or 3 over 3 miss the 2e-6 the kernels promise). p(0) = 1 keeps the
-slope at 0 exact: a gain error compounds through a recurrence (p(0) fitted
-freely came out 1.6e-6 short, and a SimpleRNN of 96 units drifted 1.3e-5
-from cpu-ref in 20 000 steps, 8 times as far). The function
-grows past 1 beyond the fit (degree 7 over 8): the kernels clamp x to +-the first float
+tanh(a) ~ a p(a^2) / q(a^2) on [0, FIT_END], p and q of degree 4 with
+q(0) = 1, fitted for the smallest largest absolute error by Loeb's
+linearised least squares with Lawson's reweighting. The function grows past
+1 beyond the fit (degree 9 over 8): the kernels clamp x to +-the first float
 where its float value reaches 1, and the result to [-1, 1], so it saturates
 exactly and is never biased upwards. sigmoid(x) = 1/2 + tanh(x / 2) / 2 gets the
 same function with the scaling folded into its coefficients (and its own
@@ -25,7 +20,7 @@ real line, and checks the saturation. Needs numpy (Debian's python3-numpy).
 import numpy as np
 
 FIT_END = 9.0  # tanh(9) rounds to 1
-P_TERMS, Q_TERMS = 4, 4  # p: 1, u .. u^3; q: 1 + u .. u^4
+P_TERMS, Q_TERMS = 5, 4  # p: 1, u .. u^4; q: 1 + u .. u^4
 F32 = np.float32
 
 
@@ -37,14 +32,14 @@ def fit_tanh(iterations=120):
     weight = np.ones_like(x)
     q_prev = np.ones_like(x)
     for _ in range(iterations):
-        # y q(u) - x p(u) = 0 with p_0 = 1, unknowns p_1..p_3, q_1..q_4.
-        a = np.concatenate([-(x[:, None] * u[:, None]**np.arange(1, P_TERMS)),
+        # y q(u) - x p(u) = 0, unknowns p_0..p_3 and q_1..q_4.
+        a = np.concatenate([-(x[:, None] * u[:, None]**np.arange(P_TERMS)),
                             y[:, None] * u[:, None]**np.arange(1, Q_TERMS + 1)],
                            axis=1)
         w = weight / q_prev
-        sol, *_ = np.linalg.lstsq(a * w[:, None], (x - y) * w, rcond=None)
-        p = np.concatenate([[1.0], sol[:P_TERMS - 1]])
-        q = np.concatenate([[1.0], sol[P_TERMS - 1:]])
+        sol, *_ = np.linalg.lstsq(a * w[:, None], -y * w, rcond=None)
+        p = sol[:P_TERMS]
+        q = np.concatenate([[1.0], sol[P_TERMS:]])
         q_prev = np.polyval(q[::-1], u)
         err = x * np.polyval(p[::-1], u) / q_prev - y
         weight = weight * (np.abs(err) / np.abs(err).max())**0.3 + 1e-3

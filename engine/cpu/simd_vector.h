@@ -4,25 +4,21 @@
    simd_kernels.c (and built only with SW_VL defined).
 
    tanh and sigmoid are one odd rational function each, no exp:
-     tanh(x)    = clamp(a p(a^2) / q(a^2), -1, 1),        a = clamp(x, +-8.03)
-     sigmoid(x) = clamp(1/2 + a p'(a^2) / q'(a^2), 0, 1), a = clamp(x, +-16.1)
-   p of degree 3 and q of degree 4 (7 over 8 in a), p(0) = q(0) = 1, fitted
-   to tanh on [0, 9] for the smallest largest error (tools/fit_activations.py,
-   which prints these constants); sigmoid's are the same function at x / 2
-   (sigmoid(x) = 1/2 + tanh(x / 2) / 2) with the scaling folded into the
-   coefficients. p(0) = 1 makes the slope at 0 exact: a gain error would
-   compound through a recurrence. Past the fit the function grows: each
-   clamp is the first float where it reaches 1 (1/2) with and without fused
-   multiply-adds, so both saturate exactly (tanh +-1 from |x| = 8.03,
-   sigmoid 1 from 16.1 and 0 at the other end) and are never biased upwards
-   (a bias would add up in an LSTM's cell). The absolute error is at most
-   6.5e-7 (tanh) and 3.5e-7 (sigmoid) over the real line, 6.7e-7 and 3.6e-7
-   without FMA (SSE2); unit/cpu_kernels checks 2e-6 against libm. Two Horner
-   chains and a division: a shorter dependent path than an exp and a
-   reciprocal, and fewer operations. p of degree 4 was twice as accurate
-   and 2-4 % slower (LSTM-40 259 -> 254 ns a sample, LSTM-16 81.6 -> 78.0
-   on a Zen 3 with AVX2, with the GRU change of the same day).
-   A NaN stays NaN. */
+     tanh(x)    = clamp(a p(a^2) / q(a^2), -1, 1),        a = clamp(x, +-8.12)
+     sigmoid(x) = clamp(1/2 + a p'(a^2) / q'(a^2), 0, 1), a = clamp(x, +-16.2)
+   p and q of degree 4 (9 over 8 in a), fitted to tanh on [0, 9] for the
+   smallest largest error (tools/fit_activations.py, which prints these
+   constants); sigmoid's are the same function at x / 2 (sigmoid(x) = 1/2 +
+   tanh(x / 2) / 2) with the scaling folded into the coefficients. Past the
+   fit the function grows: each clamp is the first float where it reaches 1
+   (1/2) with and without fused multiply-adds, so both saturate exactly
+   (tanh +-1 from |x| = 8.12, sigmoid 1 from 16.2 and 0 at the other end)
+   and are never biased upwards (a bias would add up in an LSTM's cell).
+   The absolute error is at most 2.9e-7 (tanh) and 1.7e-7 (sigmoid) over
+   the real line, 3.5e-7 and 1.9e-7 without FMA (SSE2); unit/cpu_kernels
+   checks 2e-6 against libm. Two Horner chains and a division: a shorter
+   dependent path than an exp and a reciprocal, and fewer operations. A NaN
+   stays NaN. */
 
 #ifndef SW_CPU_SIMD_VECTOR_H
 #define SW_CPU_SIMD_VECTOR_H
@@ -166,12 +162,13 @@ vmax_keep_nan(const vf limit, const vf x)
    constant term is 1), by Horner's scheme. */
 SW_INLINE vf
 odd_rational(const vf a, const float p0, const float p1, const float p2,
-             const float p3, const float q1, const float q2, const float q3,
-             const float q4)
+             const float p3, const float p4, const float q1, const float q2,
+             const float q3, const float q4)
 {
   const vf u = a * a;
-  const vf p =
-    vfma(vfma(vfma(splat(p3), u, splat(p2)), u, splat(p1)), u, splat(p0));
+  const vf p = vfma(
+    vfma(vfma(vfma(splat(p4), u, splat(p3)), u, splat(p2)), u, splat(p1)), u,
+    splat(p0));
   const vf q =
     vfma(vfma(vfma(vfma(splat(q4), u, splat(q3)), u, splat(q2)), u, splat(q1)),
          u, splat(1.0f));
@@ -190,26 +187,26 @@ vclamp(const float lo, const float hi, const vf x)
 SW_INLINE vf
 vtanh(const vf x)
 {
-  const float c = 8.025978088e+00f;
-  return vclamp(-1.0f, 1.0f,
-                odd_rational(vclamp(-c, c, x), 1.000000000e+00f,
-                             1.283532232e-01f, 2.855052706e-03f,
-                             1.042359963e-05f, 4.616840780e-01f,
-                             2.341985703e-02f, 2.252807171e-04f,
-                             2.145550724e-07f));
+  const float c = 8.117267609e+00f;
+  return vclamp(
+    -1.0f, 1.0f,
+    odd_rational(vclamp(-c, c, x), 9.999998808e-01f, 1.337351352e-01f,
+                 3.486953909e-03f, 2.047782255e-05f, 1.319226772e-08f,
+                 4.670681059e-01f, 2.584340237e-02f, 3.271988244e-04f,
+                 7.706011615e-07f));
 }
 
 SW_INLINE vf
 vsigmoid(const vf x)
 {
-  const float c = 1.605195618e+01f;
-  return vclamp(0.0f, 1.0f,
-                odd_rational(vclamp(-c, c, x), 2.500000000e-01f,
-                             8.022076450e-03f, 4.461019853e-05f,
-                             4.071718607e-08f, 1.154210195e-01f,
-                             1.463741064e-03f, 3.520011205e-06f,
-                             8.381057515e-10f) +
-                  0.5f);
+  const float c = 1.623453522e+01f;
+  return vclamp(
+    0.0f, 1.0f,
+    odd_rational(vclamp(-c, c, x), 2.499999702e-01f, 8.358445950e-03f,
+                 5.448365482e-05f, 7.999149432e-08f, 1.288307395e-11f,
+                 1.167670265e-01f, 1.615212648e-03f, 5.112481631e-06f,
+                 3.010160787e-09f) +
+      0.5f);
 }
 
 SW_INLINE vf
