@@ -22,7 +22,7 @@
 /* With AVX2, one stream and float weights: each multiply-add reads its
    weight from memory, so the broadcast is the one other register and 15
    accumulators fit (a reset-after GRU of 40 units in one tile of five
-   blocks: 205 -> 197 ns a sample on a Zen 3). Halves need a register to be
+   blocks: 205.3 -> 199.8 ns a sample on a Zen 3). Halves need a register to be
    converted into; SSE2 a product's. */
 #define SW_FAST_ACC_BUDGET_ONE(vl) ((vl) == 8U ? 15U : SW_FAST_ACC_BUDGET(vl))
 
