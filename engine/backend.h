@@ -117,7 +117,7 @@ sw_cpu_streams_per_call(const void* context);
 /* The compact mode of a "cpu" backend context: its LSTM and reset-after GRU
    weights as IEEE halves (half the memory traffic; sums, state and
    activations stay FP32). False, with the reason in `why`, where the kernel
-   set cannot convert halves (SSE2, NEON) or no layer takes them; the
+   set cannot convert halves (SSE2) or no layer takes them; the
    context then runs on as it was. [non-RT] */
 bool
 sw_cpu_compact_weights(void* context, char* why, size_t why_size);

@@ -144,8 +144,8 @@ cmd_bench_usage(FILE* stream)
     "                       latency), so a GPU computes while the host goes\n"
     "                       on\n"
     "      --weights F      fp32 (default) or fp16: the cpu backend's compact\n"
-    "                       mode, LSTM and GRU weights as halves (F16C or\n"
-    "                       AVX-512); max |err| shows what it costs\n"
+    "                       mode, LSTM and GRU weights as halves (F16C,\n"
+    "                       AVX-512 or NEON); max |err| shows what it costs\n"
     "\n",
     stream);
   fputs(

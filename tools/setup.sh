@@ -16,6 +16,10 @@ packages=(
   lilv-utils sordi jalv jackd2 ardour sox  # real hosts the lv2 suite runs
   portaudio19-dev  # live audio: statewave run and devices (JACK, ALSA)
 )
+if [ "$(uname -m)" = x86_64 ]; then
+  # The cross suite: the NEON kernels built for aarch64, run under qemu-user.
+  packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

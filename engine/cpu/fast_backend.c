@@ -26,6 +26,7 @@ typedef struct {
   SwFastRunFunc   run;
   bool (*supported)(void);
   bool (*converts_halves)(void); /* the compact mode; NULL: never */
+  const char*     half_name;       /* its name in the compact mode */
   bool            forced_only; /* only when STATEWAVE_CPU_KERNELS asks */
 } KernelSet;
 
@@ -60,10 +61,10 @@ have_f16c(void)
 /* Best first; vec16 (the portable code at AVX-512's 16 lanes, built for
    AVX2) only for tests of that layout on CPUs without AVX-512. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", 16, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, false},
-  {"avx2", 8, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, false},
-  {"sse2", 4, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, false},
-  {"vec16", 16, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, true},
+  {"avx512", 16, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, "avx512-fp16", false},
+  {"avx2", 8, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, "avx2-fp16", false},
+  {"sse2", 4, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, NULL, false},
+  {"vec16", 16, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, NULL, true},
 };
 #elif defined(__aarch64__)
 static bool
@@ -72,7 +73,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", 4, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, NULL, false},
+  {"neon", 4, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, have_neon, "neon-fp16", false},
 };
 #else
 static bool
@@ -81,7 +82,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", 4, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, false},
+  {"generic", 4, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, NULL, false},
 };
 #endif
 
@@ -789,7 +790,7 @@ sw_cpu_kernels_name(const void* const context)
     return "cpu-ref";
   }
   if (fast->halves) {
-    return fast->kernels->vl == 16U ? "avx512-fp16" : "avx2-fp16";
+    return fast->kernels->half_name;
   }
   return fast->kernels->name;
 }

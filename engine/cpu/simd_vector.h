@@ -62,8 +62,9 @@ store(float* const p, const vf v)
 }
 
 /* Half-precision weights (the compact mode): the kernel sets whose CPUs
-   convert them in hardware (F16C with AVX2, AVX-512F). */
-#if defined(SW_NATIVE_AVX512) || (defined(SW_NATIVE_AVX) && defined(__F16C__))
+   convert them in hardware (F16C with AVX2, AVX-512F, every AArch64). */
+#if defined(SW_NATIVE_AVX512) ||                                               \
+  (defined(SW_NATIVE_AVX) && defined(__F16C__)) || defined(SW_NATIVE_NEON)
 #  define SW_HALF_WEIGHTS 1
 #endif
 
@@ -73,6 +74,8 @@ load_half(const uint16_t* const p)
 {
 #if defined(SW_NATIVE_AVX512)
   return (vf)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p));
+#elif defined(SW_NATIVE_NEON)
+  return (vf)vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
 #elif defined(SW_HALF_WEIGHTS)
   return (vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
 #else

@@ -488,7 +488,7 @@ typedef enum {
       kept as IEEE halves, half the memory traffic for large models; sums,
       state and activations stay FP32. Outputs differ from FP32 by the
       weights' rounding (relative 2^-11 each; `statewave bench --weights fp16`
-      reports the difference from cpu-ref). Needs F16C (AVX2) or AVX-512;
+      reports the difference from cpu-ref). Needs F16C (AVX2), AVX-512 or NEON;
       elsewhere, and on other backends, the engine runs FP32 and says why in
       sw_engine_note(). */
   SW_WEIGHTS_FP16,

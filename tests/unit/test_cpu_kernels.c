@@ -226,7 +226,7 @@ check_compact(const KernelSet* set, const SwLayerSpec* layers, size_t n,
   const double   fp16  = compare_mode(model, streams, 20000, set->name, &ran,
                                       true, &taken, why, sizeof(why));
   const bool     can   = !strcmp(set->name, "avx2") ||
-                  !strcmp(set->name, "avx512");
+                  !strcmp(set->name, "avx512") || !strcmp(set->name, "neon");
   printf("# %-8s %-36s fp16 weights: %s, max |cpu - cpu-ref| %.3g (fp32 %.3g)\n",
          set->name, what, taken ? "taken" : why, fp16, fp32);
   if (can) {

@@ -111,6 +111,9 @@ main(void)
     EXPECT(sw_engine_weights(fp16_engine) == SW_WEIGHTS_FP16,
            "FP16 not taken on an AVX2 CPU: %s", note ? note : "(no note)");
   }
+#elif defined(__aarch64__)
+  EXPECT(sw_engine_weights(fp16_engine) == SW_WEIGHTS_FP16,
+         "FP16 not taken on NEON: %s", note ? note : "(no note)");
 #endif
   if (sw_engine_weights(fp16_engine) == SW_WEIGHTS_FP16) {
     EXPECT(difference > 0.0 && difference <= 1e-3,
