@@ -16,7 +16,8 @@
    and are never biased upwards (a bias would add up in an LSTM's cell).
    The absolute error is at most 2.9e-7 (tanh) and 1.7e-7 (sigmoid) over
    the real line, 3.5e-7 and 1.9e-7 without FMA (SSE2); unit/cpu_kernels
-   checks 2e-6 against libm. Two Horner chains and a division: a shorter
+   checks 2e-6 against libm. The outer clamp is needed only without fused
+   multiply-adds (clamp_output). Two Horner chains and a division: a shorter
    dependent path than an exp and a reciprocal, and fewer operations. A NaN
    stays NaN. */
 
@@ -106,6 +107,12 @@ splat(const float x)
 #endif
 }
 
+/* The sets whose vfma is one fused multiply-add. */
+#if defined(SW_NATIVE_AVX512) || (defined(SW_NATIVE_AVX) && defined(__FMA__)) || \
+  defined(SW_NATIVE_NEON)
+#  define SW_FUSED_MULTIPLY_ADD 1
+#endif
+
 /* a b + c: one fused multiply-add where the set has them, else a multiply
    and an add. The kernels are built with -ffp-contract=off, so this is the
    only fusing there is: the compiler's own choice of which products to fuse
@@ -185,13 +192,31 @@ vclamp(const float lo, const float hi, const vf x)
   return vmax_keep_nan(splat(lo), vmin_keep_nan(splat(hi), x));
 }
 
+/* The activations' output clamp. With fused multiply-adds the rational
+   functions below never leave [-1, 1] (tanh) and [0, 1] (sigmoid) on any
+   float, reaching the ends exactly at the input clamps (unit/cpu_kernels
+   checks every float near them), so the clamp is left out there: two
+   operations on each activation's path. Without fusing, tanh reaches
+   1 + 2^-23 at one input and sigmoid -2^-24 at another, so it stays. */
+SW_INLINE vf
+clamp_output(const float lo, const float hi, const vf x)
+{
+#ifdef SW_FUSED_MULTIPLY_ADD
+  (void)lo;
+  (void)hi;
+  return x;
+#else
+  return vclamp(lo, hi, x);
+#endif
+}
+
 /* The rational functions are odd, so x itself (clamped) goes in, not |x|
    and its sign apart: the same values, bit for bit, in fewer steps. */
 SW_INLINE vf
 vtanh(const vf x)
 {
   const float c = 8.117267609e+00f;
-  return vclamp(
+  return clamp_output(
     -1.0f, 1.0f,
     odd_rational(vclamp(-c, c, x), 9.999998808e-01f, 1.337351352e-01f,
                  3.486953909e-03f, 2.047782255e-05f, 1.319226772e-08f,
@@ -203,7 +228,7 @@ SW_INLINE vf
 vsigmoid(const vf x)
 {
   const float c = 1.623453522e+01f;
-  return vclamp(
+  return clamp_output(
     0.0f, 1.0f,
     odd_rational(vclamp(-c, c, x), 2.499999702e-01f, 8.358445950e-03f,
                  5.448365482e-05f, 7.999149432e-08f, 1.288307395e-11f,

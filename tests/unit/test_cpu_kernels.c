@@ -2,7 +2,8 @@
   The fast CPU backend against the scalar reference:
   - the SIMD tanh and sigmoid of every kernel set this CPU has are within
     2e-6 (absolute) of the exact functions over the real line and saturate
-    exactly (tanh(+-x) = +-1, sigmoid(x) = 1, sigmoid(-x) = 0 for large x);
+    exactly (tanh(+-x) = +-1, sigmoid(x) = 1, sigmoid(-x) = 0 for large x),
+    never passing those ends on any float near them;
   - every kernel set this CPU has (vec16: AVX-512's 16-lane layout run by
     the portable code), forced with STATEWAVE_CPU_KERNELS and
     checked to be the one running, stays within 1e-5 of cpu-ref over
@@ -121,6 +122,63 @@ check_activations(const KernelSet* set)
   free(x);
   free(t);
   free(s);
+}
+
+#define CHUNK 65536U /* a multiple of 16 */
+
+/* Every float x with lo <= |x| < hi through fn: the smallest and largest
+   result. */
+static void
+extremes(void (*fn)(const float*, float*, size_t), float lo, float hi,
+         float* least, float* most)
+{
+  float* const x = (float*)malloc(CHUNK * sizeof(float));
+  float* const y = (float*)malloc(CHUNK * sizeof(float));
+  *least = INFINITY;
+  *most  = -INFINITY;
+  for (int sign = 0; sign < 2; ++sign) {
+    uint32_t bits, end;
+    memcpy(&bits, &lo, sizeof(bits));
+    memcpy(&end, &hi, sizeof(end));
+    while (bits < end) {
+      for (uint32_t i = 0; i < CHUNK; ++i) {
+        /* Past hi, repeat hi's predecessor: the chunk stays whole. */
+        const uint32_t b = (bits + i < end ? bits + i : end - 1U) |
+                           (sign ? 0x80000000U : 0U);
+        memcpy(&x[i], &b, sizeof(b));
+      }
+      fn(x, y, CHUNK);
+      for (uint32_t i = 0; i < CHUNK; ++i) {
+        *least = fminf(*least, y[i]);
+        *most  = fmaxf(*most, y[i]);
+      }
+      bits += CHUNK;
+    }
+  }
+  free(x);
+  free(y);
+}
+
+/* The ends, on every float where the functions come within 2e-6 of them
+   (tanh from |x| = 6.5, sigmoid from 13; nearer 0 the error bound keeps
+   them inside) up to past the input clamps (8.12, 16.2; beyond, the input
+   is clamped): never past -1 or 1 (tanh), 0 or 1 (sigmoid). Where the sets
+   fuse multiply-adds this holds without an output clamp, which they leave
+   out (simd_vector.h). */
+static void
+check_activation_ends(const KernelSet* set)
+{
+  const SwFpMode mode = sw_denormals_disable();
+  float          least, most;
+  extremes(set->tanh_fn, 6.5f, 9.0f, &least, &most);
+  CHECK(least == -1.0f && most == 1.0f,
+        "%s: tanh over 6.5 <= |x| < 9 spans %.9g .. %.9g, not -1 .. 1",
+        set->name, (double)least, (double)most);
+  extremes(set->sigmoid_fn, 13.0f, 17.0f, &least, &most);
+  CHECK(least == 0.0f && most == 1.0f,
+        "%s: sigmoid over 13 <= |x| < 17 spans %.9g .. %.9g, not 0 .. 1",
+        set->name, (double)least, (double)most);
+  sw_denormals_restore(mode);
 }
 
 static SwModel*
@@ -329,6 +387,7 @@ main(void)
       continue;
     }
     check_activations(&sets[k]);
+    check_activation_ends(&sets[k]);
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
       SwModel* const model =
         build(cases[c].layers, cases[c].n, cases[c].inputs, 100U + c);
