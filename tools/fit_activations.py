@@ -5,7 +5,8 @@ tanh(a) ~ a p(a^2) / q(a^2) on [0, FIT_END], p and q of degree 4 with
 q(0) = 1, fitted for the smallest largest absolute error by Loeb's
 linearised least squares with Lawson's reweighting. The function grows past
 1 beyond the fit (degree 9 over 8): the kernels clamp x to +-the first float
-where its float value reaches 1, and the result to [-1, 1], so it saturates
+where its float value reaches 1 (and, without fused multiply-adds, where
+rounding can step past the ends, the result to [-1, 1]), so it saturates
 exactly and is never biased upwards. sigmoid(x) = 1/2 + tanh(x / 2) / 2 gets the
 same function with the scaling folded into its coefficients (and its own
 clamp, found the same way).
