@@ -101,10 +101,10 @@ def one_stream_table(runs):
 
 def streams_table(runs):
     rows = [
-        "| model | streams | cpu ns/sample (a stream's sample) "
+        "| model | streams | kernels | cpu ns/sample (a stream's sample) "
         "| block time / 1 stream's | goal (issue) | real-time factor "
         "| p99 µs | max abs error |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for model, name, *_ in ISSUE:
         counts = sorted({line["streams"] for run in runs
@@ -120,8 +120,9 @@ def streams_table(runs):
                       if line["max_abs_error"] is not None]
             cut = any(line["cut_short"] for line in lines)
             error = f"{max(errors):.2g}" if errors else "-"
+            kernels = sorted({line.get("kernels") or "-" for line in lines})
             rows.append(
-                f"| {name} | {streams} "
+                f"| {name} | {streams} | {', '.join(kernels)} "
                 f"| {spread([line['ns_per_sample'] for line in lines])} "
                 f"| {spread(costs, 2)} | {GOALS.get((model, streams), '')} "
                 f"| {spread([line['realtime_factor'] for line in lines], 2)} "
@@ -130,18 +131,21 @@ def streams_table(runs):
     return rows
 
 
-def kernels_table(runs, default_set):
+def kernels_table(runs):
     labels = sorted({run["label"] for run in runs
                      if run["label"].startswith("kernels-")})
     if not labels:
         return []
-    sets = [default_set] + [label[len("kernels-"):] for label in labels]
+    sets = ["chosen"] + [label[len("kernels-"):] for label in labels]
     rows = [
-        "| model | " + " | ".join(f"{s} ns/sample" for s in sets)
+        "| model | chosen set | "
+        + " | ".join(f"{s} ns/sample" for s in sets)
         + " | " + " | ".join(f"{s} max abs error" for s in sets) + " |",
-        "|---|" + "---|" * (2 * len(sets)),
+        "|---|---|" + "---|" * (2 * len(sets)),
     ]
     for model, name, *_ in ISSUE:
+        chosen = sorted({line.get("kernels") or "-" for line in collect(runs, "cpu",
+                                                             model, 1)})
         times, errors = [], []
         for label in ["cpu"] + labels:
             lines = collect(runs, label, model, 1)
@@ -149,7 +153,8 @@ def kernels_table(runs, default_set):
             values = [line["max_abs_error"] for line in lines
                       if line["max_abs_error"] is not None]
             errors.append(f"{max(values):.2g}" if values else "-")
-        rows.append(f"| {name} | " + " | ".join(times) + " | "
+        rows.append(f"| {name} | {', '.join(chosen) or '-'} | "
+                    + " | ".join(times) + " | "
                     + " | ".join(errors) + " |")
     return rows
 
@@ -157,7 +162,6 @@ def kernels_table(runs, default_set):
 def markdown(runs, backends, args):
     cpu_detail = next((b["detail"] for b in backends if b["name"] == "cpu"),
                       "?")
-    default_set = cpu_detail.split("SIMD kernels: ")[-1].split(" ")[0]
     first = next((line for run in runs for line in run["lines"]), {})
     lines = [
         f"# Statewave CPU speed (issue 8), {args.date}",
@@ -211,12 +215,13 @@ def markdown(runs, backends, args):
         "",
     ]
     lines += streams_table(runs)
-    table = kernels_table(runs, default_set)
+    table = kernels_table(runs)
     if table:
         lines += [
             "",
-            "## Kernel sets: the cpu backend forced to each set this CPU has "
-            "(`STATEWAVE_CPU_KERNELS`), one stream",
+            "## Kernel sets: the set each engine chose, and the cpu backend "
+            "forced to each set this CPU has (`STATEWAVE_CPU_KERNELS`), one "
+            "stream",
             "",
         ]
         lines += table

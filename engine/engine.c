@@ -264,6 +264,15 @@ sw_engine_weights(const SwEngine* const engine)
 }
 
 const char*
+sw_engine_cpu_kernels(const SwEngine* const engine)
+{
+  if (engine->backend == &sw_cpu_backend) {
+    return sw_cpu_kernels_name(engine->context);
+  }
+  return engine->backend == &sw_cpu_ref_backend ? "scalar" : NULL;
+}
+
+const char*
 sw_engine_backend_note(const SwEngine* const engine)
 {
   return engine->note[0] ? engine->note : NULL;

@@ -699,41 +699,6 @@ describe_model(const SwModel* model, char* text, size_t size)
   }
 }
 
-/** Whether the cpu backend runs `model` on its SIMD kernels: not windowed,
-    no Conv1D (those run on cpu-ref inside it). */
-static bool
-has_simd_kernels(const SwModel* model)
-{
-  SwModelInfo info;
-  sw_model_info(model, &info);
-  if (info.window) {
-    return false;
-  }
-  for (uint32_t l = 0; l < info.num_layers; ++l) {
-    SwLayerInfo layer;
-    if (sw_model_layer(model, l, &layer) == SW_SUCCESS &&
-        layer.type == SW_LAYER_CONV1D) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/** The kernel set the cpu backend picks here (honouring
-    STATEWAVE_CPU_KERNELS): from sw_backend_info()'s "SIMD kernels: NAME". */
-static void
-cpu_kernel_set(char* name, size_t size)
-{
-  static const char prefix[] = "SIMD kernels: ";
-  SwBackendInfo     info;
-  snprintf(name, size, "unknown");
-  if (sw_backend_info(SW_BACKEND_CPU, &info) == SW_SUCCESS &&
-      !strncmp(info.detail, prefix, sizeof(prefix) - 1U)) {
-    const char* const start = info.detail + sizeof(prefix) - 1U;
-    snprintf(name, size, "%.*s", (int)strcspn(start, " (;"), start);
-  }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Measurement                                                              */
 /* ------------------------------------------------------------------------ */
@@ -784,7 +749,6 @@ typedef struct {
   double*             times;    /**< One per call, warm-up included. */
   uint32_t            max_blocks; /**< Timed blocks of the smallest block. */
   double              limit_s;  /**< Of one step. */
-  char                cpu_kernels[16];
 } Bench;
 
 static uint32_t
@@ -804,7 +768,6 @@ bench_init(Bench* bench, const BenchOptions* options)
     (float*)malloc(((size_t)NOISE_FRAMES + largest) * sizeof(float));
   bench->times = (double*)malloc(((size_t)WARMUP_BLOCKS + bench->max_blocks) *
                                  sizeof(double));
-  cpu_kernel_set(bench->cpu_kernels, sizeof(bench->cpu_kernels));
   if (!bench->noise || !bench->times) {
     return false;
   }
@@ -1151,14 +1114,12 @@ measure(const Bench*   bench,
   m->fallbacks = sw_engine_fallback_count(engine);
   m->latency   = sw_engine_latency(engine);
   m->fp16 = sw_engine_weights(engine) == SW_WEIGHTS_FP16;
-  if (!strcmp(m->backend, "cpu")) {
-    snprintf(m->kernels,
-             sizeof(m->kernels),
-             "%s%s",
-             has_simd_kernels(model) ? bench->cpu_kernels : "cpu-ref",
-             m->fp16 ? "+fp16" : "");
-  } else if (!strcmp(m->backend, "cpu-ref")) {
-    snprintf(m->kernels, sizeof(m->kernels), "scalar");
+  /* The set this engine runs (it depends on the model and the streams):
+     "avx2" and, in the compact mode, "avx2+fp16". */
+  const char* const kernels = sw_engine_cpu_kernels(engine);
+  if (kernels) {
+    snprintf(m->kernels, sizeof(m->kernels), "%.*s%s",
+             (int)strcspn(kernels, "-"), kernels, m->fp16 ? "+fp16" : "");
   }
   sw_engine_free(engine);
   engine = NULL;

@@ -1,0 +1,133 @@
+/*
+  Which CPU kernels an engine runs (sw_engine_cpu_kernels): "scalar" on
+  cpu-ref, the forced set where STATEWAVE_CPU_KERNELS names one, and
+  otherwise the best set for the CPU, the model and the stream count: on a
+  CPU that splits 512-bit vectors (AMD family 19h with AVX-512, checked
+  here with cpuid, apart from the library) AVX2 for one stream and for two
+  of a model under 28 KB, AVX-512 for more; elsewhere the same set for
+  every engine.
+*/
+
+#include "unit_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#  include <cpuid.h>
+#endif
+
+/* The kernels an engine of `streams` streams of the model runs on
+   `backend` (copied: the engine is freed). */
+static const char*
+kernels_of(const SwModel* const model, const uint32_t streams,
+           const SwBackendKind backend)
+{
+  static char     name[32];
+  SwEngineConfig  config = sw_engine_config_default();
+  config.streams         = streams;
+  config.max_block       = 64;
+  config.backend         = backend;
+  SwError         err;
+  SwEngine* const engine = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    unit_abort("sw_engine_new: %s", err.message);
+  }
+  const char* const kernels = sw_engine_cpu_kernels(engine);
+  snprintf(name, sizeof(name), "%s", kernels ? kernels : "(null)");
+  sw_engine_free(engine);
+  return name;
+}
+
+static SwModel*
+lstm(const uint32_t units)
+{
+  SwLayerSpec layers[2] = {sw_layer_spec(SW_LAYER_LSTM, units),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  const SwModelSpec spec = unit_spec(1, 2, layers);
+  return unit_build(&spec, 5);
+}
+
+/* Whether this is an AMD family 19h CPU with AVX-512 (Zen 4). */
+static bool
+zen4(void)
+{
+#if defined(__x86_64__)
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  char         vendor[13] = {0};
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) {
+    return false;
+  }
+  memcpy(vendor, &ebx, 4);
+  memcpy(vendor + 4, &edx, 4);
+  memcpy(vendor + 8, &ecx, 4);
+  if (strcmp(vendor, "AuthenticAMD") || !__get_cpuid(1, &eax, &ebx, &ecx,
+                                                      &edx)) {
+    return false;
+  }
+  const unsigned int family = ((eax >> 8) & 0xFU) + ((eax >> 20) & 0xFFU);
+  __builtin_cpu_init();
+  return family == 0x19U && __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+int
+main(void)
+{
+  unsetenv("STATEWAVE_CPU_KERNELS");
+  SwModel* const small = lstm(40);  /* 26 KB of weights */
+  SwModel* const large = lstm(128); /* 266 KB */
+
+  EXPECT(!strcmp(kernels_of(small, 1, SW_BACKEND_CPU_REF), "scalar"),
+         "cpu-ref runs '%s'", kernels_of(small, 1, SW_BACKEND_CPU_REF));
+
+  char one[32], best[32];
+  snprintf(one, sizeof(one), "%s", kernels_of(small, 1, SW_BACKEND_CPU));
+  snprintf(best, sizeof(best), "%s", kernels_of(large, 8, SW_BACKEND_CPU));
+  printf("# one stream of LSTM-40: %s; 8 of LSTM-128: %s\n", one, best);
+  EXPECT(strcmp(one, "(null)") && strcmp(one, "cpu-ref"),
+         "LSTM-40 on cpu runs '%s'", one);
+
+  if (zen4()) {
+    printf("# AMD family 19h with AVX-512: 512-bit vectors split in two\n");
+    EXPECT(!strcmp(one, "avx2"), "one stream of LSTM-40: %s", one);
+    EXPECT(!strcmp(kernels_of(small, 2, SW_BACKEND_CPU), "avx2"),
+           "two streams of LSTM-40: %s", kernels_of(small, 2, SW_BACKEND_CPU));
+    EXPECT(!strcmp(kernels_of(large, 1, SW_BACKEND_CPU), "avx2"),
+           "one stream of LSTM-128: %s", kernels_of(large, 1, SW_BACKEND_CPU));
+    EXPECT(!strcmp(kernels_of(large, 2, SW_BACKEND_CPU), "avx512"),
+           "two streams of LSTM-128: %s",
+           kernels_of(large, 2, SW_BACKEND_CPU));
+    EXPECT(!strcmp(best, "avx512"), "8 streams of LSTM-128: %s", best);
+    EXPECT(!strcmp(kernels_of(small, 8, SW_BACKEND_CPU), "avx512"),
+           "8 streams of LSTM-40: %s", kernels_of(small, 8, SW_BACKEND_CPU));
+    setenv("STATEWAVE_CPU_KERNELS", "avx512", 1);
+    EXPECT(!strcmp(kernels_of(small, 1, SW_BACKEND_CPU), "avx512"),
+           "avx512 forced, one stream of LSTM-40: %s",
+           kernels_of(small, 1, SW_BACKEND_CPU));
+    unsetenv("STATEWAVE_CPU_KERNELS");
+  } else {
+    printf("# not a CPU that splits 512-bit vectors: one set for all\n");
+    EXPECT(!strcmp(one, best), "LSTM-40 runs %s, 8 streams of LSTM-128 %s",
+           one, best);
+    EXPECT(!strcmp(kernels_of(small, 2, SW_BACKEND_CPU), best),
+           "two streams of LSTM-40: %s", kernels_of(small, 2, SW_BACKEND_CPU));
+  }
+
+#if defined(__x86_64__)
+  /* SSE2 is on every x86-64 CPU; a forced set holds for every engine. */
+  setenv("STATEWAVE_CPU_KERNELS", "sse2", 1);
+  EXPECT(!strcmp(kernels_of(small, 1, SW_BACKEND_CPU), "sse2"),
+         "sse2 forced, one stream: %s", kernels_of(small, 1, SW_BACKEND_CPU));
+  EXPECT(!strcmp(kernels_of(large, 8, SW_BACKEND_CPU), "sse2"),
+         "sse2 forced, 8 streams: %s", kernels_of(large, 8, SW_BACKEND_CPU));
+  unsetenv("STATEWAVE_CPU_KERNELS");
+#endif
+
+  sw_model_free(small);
+  sw_model_free(large);
+  return unit_finish("kernel_choice");
+}
