@@ -1,12 +1,13 @@
 /* The CPU backend ("cpu"): every stream stepped frame by frame through SIMD
    kernels chosen at run time from the CPU's features (AVX-512, AVX2+FMA,
-   SSE2; NEON on aarch64), over a layout made for them at creation
+   SSE2; NEON on aarch64) and, where 512-bit vectors are split in two, the
+   work (choose_kernels()), over a layout made for them at creation
    (fast_plan.h). Streams of a model whose weights outgrow L1 run up to
    four at a time through the same weights (group_for()).
    Models it has no kernels for (Conv1D layers, windowed models) run on the
    scalar reference ("cpu-ref", cpu_backend.c) inside it. The environment
-   variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512, vec16, neon,
-   generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4)
+   variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512vl, avx512, vec16,
+   neon, generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4)
    the streams per kernel call, for tests and measurements. */
 
 #include "backend.h"
@@ -22,6 +23,7 @@
 typedef struct {
   const char*     name;
   uint32_t        vl; /* floats per vector: the plan's padding */
+  uint32_t        regs; /* vector registers: the tiles' budget */
   void (*prepare)(SwFastPlan*);
   SwFastRunFunc   run;
   bool (*supported)(void);
@@ -58,6 +60,14 @@ have_f16c(void)
   unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
 }
+/* AVX-512 at 256 bits: its 32 registers, AVX2's vectors; F16C for the
+   compact mode's halves (every AVX-512 CPU has it). */
+static bool
+have_avx512vl(void)
+{
+  __builtin_cpu_init();
+  return have_avx512() && __builtin_cpu_supports("avx512vl") && have_f16c();
+}
 /* AMD family 19h (Zen 3 and Zen 4): Zen 4, the one with AVX-512, runs
    each 512-bit operation as two 256-bit halves, so AVX-512 brings fewer
    instructions and more registers, not more arithmetic. */
@@ -78,10 +88,11 @@ splits_512_bit_vectors(void)
 /* Best first; vec16 (the portable code at AVX-512's 16 lanes, built for
    AVX2) only for tests of that layout on CPUs without AVX-512. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", 16, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, "avx512-fp16", false},
-  {"avx2", 8, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, "avx2-fp16", false},
-  {"sse2", 4, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, NULL, false},
-  {"vec16", 16, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, NULL, true},
+  {"avx512", 16, 32, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, "avx512-fp16", false},
+  {"avx512vl", 8, 32, sw_fast_prepare_avx512vl, sw_fast_run_avx512vl, have_avx512vl, have_avx512vl, "avx512vl-fp16", false},
+  {"avx2", 8, 16, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, "avx2-fp16", false},
+  {"sse2", 4, 16, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, NULL, false},
+  {"vec16", 16, 32, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, NULL, true},
 };
 #elif defined(__aarch64__)
 static bool
@@ -90,7 +101,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", 4, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, have_neon, "neon-fp16", false},
+  {"neon", 4, 16, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, have_neon, "neon-fp16", false},
 };
 #else
 static bool
@@ -99,7 +110,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", 4, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, NULL, false},
+  {"generic", 4, 16, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, NULL, false},
 };
 #endif
 
@@ -117,14 +128,18 @@ static const KernelSet kernel_sets[] = {
 /* Whether `streams` streams of the model are each a chain of dependent
    steps with little beside it to overlap: one stream, or two whose weights
    stay in L1 (each then runs alone through them). On a CPU that splits
-   512-bit vectors the AVX2 kernels run these faster than the AVX-512 ones:
-   eight independent multiply-add chains a block of units rather than four,
-   and the narrower padding (LSTM-40: 40 units, not 48). Measured on a
-   Zen 4 (EPYC, KVM guest), ns a stream's sample, AVX-512 against AVX2:
-   LSTM-40 262 -> 223, GRU-40 193 -> 166, LSTM-16 94 -> 71, LSTM-128 2480
-   -> 2460, 2 x LSTM-64 1835 -> 1871, LSTM-128 with half weights 2401 ->
-   1614; two streams of LSTM-40 260 -> 223. With more streams AVX-512 is
-   ahead (8 of LSTM-40 211 against 223, 2 of LSTM-128 1608 against 1730). */
+   512-bit vectors 8-lane kernels run these faster than the 16-lane AVX-512
+   ones: eight independent multiply-add chains a block of units rather
+   than four, and less padding (LSTM-40: 40 units, not 48). Measured on a
+   Zen 4 (EPYC, KVM guest), ns a stream's sample, fastest of 5 interleaved
+   runs, avx512 against avx2: LSTM-40 262 -> 223, GRU-40 193 -> 166,
+   LSTM-16 94 -> 71, LSTM-128 2480 -> 2460, 2 x LSTM-64 1835 -> 1871,
+   LSTM-128 with half weights 2401 -> 1614, two streams of LSTM-40 260 ->
+   223; and avx512vl, AVX2's 8 lanes with AVX-512's 32 registers (wider
+   tiles: LSTM-40 in one), against avx2: LSTM-40 224 -> 212, GRU-40 167 ->
+   159, LSTM-16 72 -> 71, LSTM-128 and 2 x LSTM-64 within the noise. With
+   more streams avx512 is ahead (8 of LSTM-40 211 against avx2's 223, 2 of
+   LSTM-128 1608 against 1730). */
 static bool
 latency_bound(const SwModel* const model, const uint32_t streams)
 {
@@ -153,10 +168,10 @@ best_kernels(void)
   return &kernel_sets[i];
 }
 
-/* Whether the AVX2 kernels take the place of the best set, AVX-512, for
-   engines that are latency_bound(). */
+/* Whether avx512vl takes the place of the best set, avx512, for engines
+   that are latency_bound(). */
 static bool
-avx2_when_latency_bound(const KernelSet* const best)
+narrow_when_latency_bound(const KernelSet* const best)
 {
 #if defined(__x86_64__) || defined(_M_X64)
   const char* const forced = getenv("STATEWAVE_CPU_KERNELS");
@@ -173,8 +188,8 @@ static const KernelSet*
 choose_kernels(const SwModel* const model, const uint32_t streams)
 {
   const KernelSet* const best = best_kernels();
-  if (avx2_when_latency_bound(best) && latency_bound(model, streams)) {
-    return best + 1; /* avx2, next in the list; AVX-512 CPUs have it */
+  if (narrow_when_latency_bound(best) && latency_bound(model, streams)) {
+    return best + 1; /* avx512vl, next in the list */
   }
   return best;
 }
@@ -285,14 +300,14 @@ l2_stream_tile_blocks(const SwFastLayer* const f, const uint32_t vl)
    through a layer streamed from L2 (above). Again when the layer's
    weights become halves. */
 static void
-choose_tiling(SwFastLayer* const f, const uint32_t vl)
+choose_tiling(SwFastLayer* const f, const uint32_t vl, const uint32_t regs)
 {
   for (uint32_t kind = 0; kind < 2U; ++kind) {
     const uint32_t G = accumulators_per_block(f, kind);
     for (uint32_t S = 1; S <= 4U && G > 0; ++S) {
       const uint32_t budget  = S == 1U && !f->wx_half
-                                 ? SW_FAST_ACC_BUDGET_ONE(vl)
-                                 : SW_FAST_ACC_BUDGET(vl);
+                                 ? SW_FAST_ACC_BUDGET_ONE(vl, regs)
+                                 : SW_FAST_ACC_BUDGET(regs);
       const uint32_t l2_most = S == 1U ? l2_stream_tile_blocks(f, vl) : 0U;
       uint32_t       most    = budget / (S * G);
       most = most < 1U ? 1U : most > 8U ? 8U : most;
@@ -312,7 +327,7 @@ choose_tiling(SwFastLayer* const f, const uint32_t vl)
 /* The layer's shape in the plan. */
 static void
 layer_shape(const SwLayer* const layer, const uint32_t vl,
-            SwFastLayer* const f)
+            const uint32_t regs, SwFastLayer* const f)
 {
   f->type                 = layer->type;
   f->gru_reset            = layer->gru_reset;
@@ -324,7 +339,7 @@ layer_shape(const SwLayer* const layer, const uint32_t vl,
   f->padded               = (uint32_t)round_up(layer->units, vl);
   f->blocks               = f->padded / vl;
   f->dot = layer->type == SW_LAYER_DENSE && layer->units < vl;
-  choose_tiling(f, vl);
+  choose_tiling(f, vl, regs);
 }
 
 /* Floats of the layer's weights and biases in the plan. */
@@ -476,7 +491,7 @@ build_plan(FastContext* const fast, SwError* const err)
                             ALIGN_FLOATS);
   for (uint32_t l = 0; l < model->num_layers; ++l) {
     SwFastLayer* const f = &plan->layers[l];
-    layer_shape(&model->layers[l], vl, f);
+    layer_shape(&model->layers[l], vl, fast->kernels->regs, f);
     weights += layer_weight_floats(f, model->layers[l].gates);
     f->in_at  = l == 0 ? 0 : plan->layers[l - 1U].out_at;
     f->out_at = work;
@@ -508,7 +523,8 @@ build_plan(FastContext* const fast, SwError* const err)
     next += place_layer(&model->layers[l], &plan->layers[l], vl, next);
   }
   fast->kernels->prepare(plan);
-  fast->group = group_for(weights * sizeof(float), SW_FAST_PASS_STREAMS(vl));
+  fast->group = group_for(weights * sizeof(float),
+                          SW_FAST_PASS_STREAMS(fast->kernels->regs));
   return SW_SUCCESS;
 }
 
@@ -656,7 +672,7 @@ sw_cpu_compact_weights(void* const context, char* const why,
     f->wx_half = next;
     f->wh_half = next + nx;
     next += nx + nh;
-    choose_tiling(f, fast->kernels->vl);
+    choose_tiling(f, fast->kernels->vl, fast->kernels->regs);
   }
   fast->kernels->prepare(&fast->plan);
   /* Halves (two bytes a weight) may now fit L1. A half has to be converted
@@ -665,9 +681,9 @@ sw_cpu_compact_weights(void* const context, char* const why,
      and it overflow AVX2's 16 registers, so passes of two there (measured
      on a Zen 3: 8 streams of LSTM-128 took 3.3 us a stream's sample in
      passes of three, 2.5 in passes of two). */
-  const uint32_t vl = fast->kernels->vl;
+  const uint32_t regs = fast->kernels->regs;
   fast->group = group_for(count * sizeof(uint16_t),
-                          vl < 16U ? 2U : SW_FAST_PASS_STREAMS(vl));
+                          regs < 32U ? 2U : SW_FAST_PASS_STREAMS(regs));
   return true;
 }
 
@@ -829,8 +845,8 @@ fast_probe(char* const detail, const size_t detail_size)
   const KernelSet* const chosen = best_kernels();
   int used = snprintf(detail, detail_size, "SIMD kernels: %s%s (this CPU has:",
                       chosen->name,
-                      avx2_when_latency_bound(chosen)
-                        ? "; avx2 for one stream, or two of a model under "
+                      narrow_when_latency_bound(chosen)
+                        ? "; avx512vl for one stream, or two of a model under "
                           "28 KB, as this CPU splits 512-bit vectors"
                         : "");
   for (size_t i = 0; i < NUM_KERNEL_SETS && used > 0 &&

@@ -15,16 +15,18 @@
 #include <stdint.h>
 
 /* Accumulator vectors one tile of the kernels holds in registers: three
-   quarters of the vector registers (16 with AVX2, SSE2, NEON; 32 with
-   AVX-512), the rest for broadcasts and weights. */
-#define SW_FAST_ACC_BUDGET(vl) ((vl) == 16U ? 24U : 12U)
+   quarters of the kernel set's `regs` vector registers (16 with AVX2, SSE2,
+   NEON; 32 with AVX-512, at either width), the rest for broadcasts and
+   weights. */
+#define SW_FAST_ACC_BUDGET(regs) ((regs) == 32U ? 24U : 12U)
 
 /* With AVX2, one stream and float weights: each multiply-add reads its
    weight from memory, so the broadcast is the one other register and 15
    accumulators fit (a reset-after GRU of 40 units in one tile of five
    blocks: 205.3 -> 199.8 ns a sample on a Zen 3). Halves need a register to be
    converted into; SSE2 a product's. */
-#define SW_FAST_ACC_BUDGET_ONE(vl) ((vl) == 8U ? 15U : SW_FAST_ACC_BUDGET(vl))
+#define SW_FAST_ACC_BUDGET_ONE(vl, regs)                                       \
+  ((vl) == 8U && (regs) == 16U ? 15U : SW_FAST_ACC_BUDGET(regs))
 
 /* How a pass over a layer's unit blocks is cut into tiles: `count` tiles,
    the first `wider` of width + 1 blocks, the rest of `width` (1..8). */
@@ -96,9 +98,10 @@ typedef struct {
    accumulators of an LSTM block for each must fit the budget (3 with 16
    vector registers, 4 with 32). The backend hands the kernels groups of
    this many, so 8 streams read the weights 3 times a frame, not 4. */
-#define SW_FAST_PASS_STREAMS(vl)                                               \
-  (SW_FAST_ACC_BUDGET(vl) / 4U < SW_FAST_GROUP ? SW_FAST_ACC_BUDGET(vl) / 4U   \
-                                               : SW_FAST_GROUP)
+#define SW_FAST_PASS_STREAMS(regs)                                             \
+  (SW_FAST_ACC_BUDGET(regs) / 4U < SW_FAST_GROUP                               \
+     ? SW_FAST_ACC_BUDGET(regs) / 4U                                           \
+     : SW_FAST_GROUP)
 
 /* The streams of one kernel call (at most SW_FAST_GROUP): their work areas,
    input frames (frame t at in[s] + t * layers[0].in) and output frames
@@ -123,13 +126,15 @@ typedef uint32_t (*SwFastRunFunc)(const SwFastPlan* plan,
                                   uint32_t* bad);
 
 /* The kernels: simd_kernels.c built once per instruction set with
-   SW_KERNEL_ISA naming it (sse2, avx2, avx512 on x86-64, and vec16, the
-   portable code at 16 lanes for testing AVX-512's layout; neon on aarch64;
-   generic elsewhere). */
+   SW_KERNEL_ISA naming it (sse2, avx2, avx512vl: AVX-512 at AVX2's 8 lanes,
+   avx512 on x86-64, and vec16, the portable code at 16 lanes for testing
+   AVX-512's layout; neon on aarch64; generic elsewhere), SW_VL floats a
+   vector and SW_REGS vector registers. */
 /* Chooses every layer's pass functions (after the plan is made, and again
    when its weights become halves). */
 void sw_fast_prepare_sse2(SwFastPlan*);
 void sw_fast_prepare_avx2(SwFastPlan*);
+void sw_fast_prepare_avx512vl(SwFastPlan*);
 void sw_fast_prepare_avx512(SwFastPlan*);
 void sw_fast_prepare_neon(SwFastPlan*);
 void sw_fast_prepare_generic(SwFastPlan*);
@@ -138,6 +143,8 @@ uint32_t sw_fast_run_sse2(const SwFastPlan*, const SwFastStreams*, uint32_t,
                           uint32_t, float*, uint32_t*);
 uint32_t sw_fast_run_avx2(const SwFastPlan*, const SwFastStreams*, uint32_t,
                           uint32_t, float*, uint32_t*);
+uint32_t sw_fast_run_avx512vl(const SwFastPlan*, const SwFastStreams*, uint32_t,
+                              uint32_t, float*, uint32_t*);
 uint32_t sw_fast_run_avx512(const SwFastPlan*, const SwFastStreams*, uint32_t,
                             uint32_t, float*, uint32_t*);
 uint32_t sw_fast_run_neon(const SwFastPlan*, const SwFastStreams*, uint32_t,
@@ -151,12 +158,14 @@ uint32_t sw_fast_run_vec16(const SwFastPlan*, const SwFastStreams*, uint32_t,
    in[i], n a multiple of 16. */
 void sw_fast_tanh_sse2(const float*, float*, size_t);
 void sw_fast_tanh_avx2(const float*, float*, size_t);
+void sw_fast_tanh_avx512vl(const float*, float*, size_t);
 void sw_fast_tanh_avx512(const float*, float*, size_t);
 void sw_fast_tanh_neon(const float*, float*, size_t);
 void sw_fast_tanh_generic(const float*, float*, size_t);
 void sw_fast_tanh_vec16(const float*, float*, size_t);
 void sw_fast_sigmoid_sse2(const float*, float*, size_t);
 void sw_fast_sigmoid_avx2(const float*, float*, size_t);
+void sw_fast_sigmoid_avx512vl(const float*, float*, size_t);
 void sw_fast_sigmoid_avx512(const float*, float*, size_t);
 void sw_fast_sigmoid_neon(const float*, float*, size_t);
 void sw_fast_sigmoid_generic(const float*, float*, size_t);

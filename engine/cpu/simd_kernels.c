@@ -1,6 +1,6 @@
 /* The fast CPU backend's kernels, built once per instruction set (see
-   engine/meson.build): SW_VL floats per vector, SW_KERNEL_ISA the name
-   suffix, the vector arithmetic in simd_vector.h. Weights are laid out by
+   engine/meson.build): SW_VL floats per vector, SW_REGS vector registers,
+   SW_KERNEL_ISA the name suffix, the vector arithmetic in simd_vector.h. Weights are laid out by
    fast_backend.c (fast_plan.h): block by block of SW_VL units, each block
    [inputs][gates][SW_VL], so a tile streams through a few contiguous runs.
 
@@ -34,12 +34,12 @@
 
 /* Accumulators a tile may hold (fast_plan.h): three quarters of the vector
    registers. */
-#define ACC_BUDGET ((int)SW_FAST_ACC_BUDGET(SW_VL))
-#define ACC_BUDGET_ONE ((int)SW_FAST_ACC_BUDGET_ONE(SW_VL))
+#define ACC_BUDGET ((int)SW_FAST_ACC_BUDGET(SW_REGS))
+#define ACC_BUDGET_ONE ((int)SW_FAST_ACC_BUDGET_ONE(SW_VL, SW_REGS))
 
 /* Streams per pass over a layer's weights (fast_plan.h); a call with more
    makes several passes. */
-#define PASS_STREAMS SW_FAST_PASS_STREAMS(SW_VL)
+#define PASS_STREAMS SW_FAST_PASS_STREAMS(SW_REGS)
 
 /* The streams of one pass (at most four), with pointers into their work
    areas for the layer at hand. */

@@ -570,10 +570,10 @@ SW_API SW_REALTIME SwWeightFormat
 sw_engine_weights(const SwEngine* engine);
 
 /** The CPU kernels the engine runs now: on the cpu backend its SIMD set
-    ("avx512", "avx2", "sse2", "neon", "generic"; with "-fp16" in the compact
-    mode), chosen for the CPU, the model and the stream count, or "cpu-ref"
-    for models it runs on the reference; "scalar" on cpu-ref; NULL on a GPU
-    backend. [RT-safe] */
+    ("avx512", "avx512vl", "avx2", "sse2", "neon", "generic"; with "-fp16" in
+    the compact mode), chosen for the CPU, the model and the stream count,
+    or "cpu-ref" for models it runs on the reference; "scalar" on cpu-ref;
+    NULL on a GPU backend. [RT-safe] */
 SW_API SW_REALTIME const char*
 sw_engine_cpu_kernels(const SwEngine* engine);
 

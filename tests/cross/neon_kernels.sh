@@ -30,7 +30,7 @@ for src in "$@"; do
   "$cc" "${flags[@]}" -c "$src" -o "$obj"
   objects+=("$obj")
 done
-"$cc" "${flags[@]}" -ffp-contract=off -DSW_KERNEL_ISA=neon -DSW_VL=4 \
+"$cc" "${flags[@]}" -ffp-contract=off -DSW_KERNEL_ISA=neon -DSW_VL=4 -DSW_REGS=16 \
   -fvisibility=hidden -c "$root/engine/cpu/simd_kernels.c" -o "$out/kernels.o"
 # -O2: GCC 12's aarch64 vectorizer fails on the test at -O3 (an internal
 # compiler error in vect_transform_reduction).

@@ -64,6 +64,12 @@ kernel_sets(KernelSet* sets)
                           __builtin_cpu_supports("avx512f") &&
                             __builtin_cpu_supports("fma"),
                           sw_fast_tanh_avx512, sw_fast_sigmoid_avx512};
+  /* AVX-512 at AVX2's 8 lanes, 32 registers (wider tiles). */
+  sets[n++] = (KernelSet){"avx512vl",
+                          __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("fma"),
+                          sw_fast_tanh_avx512vl, sw_fast_sigmoid_avx512vl};
   /* AVX-512's 16-lane layout and tiles, run by the portable code. */
   sets[n++] = (KernelSet){"vec16",
                           __builtin_cpu_supports("avx2") &&
@@ -284,7 +290,8 @@ check_compact(const KernelSet* set, const SwLayerSpec* layers, size_t n,
   const double   fp16  = compare_mode(model, streams, 20000, set->name, &ran,
                                       true, &taken, why, sizeof(why));
   const bool     can   = !strcmp(set->name, "avx2") ||
-                  !strcmp(set->name, "avx512") || !strcmp(set->name, "neon");
+                  !strcmp(set->name, "avx512") ||
+                  !strcmp(set->name, "avx512vl") || !strcmp(set->name, "neon");
   printf("# %-8s %-36s fp16 weights: %s, max |cpu - cpu-ref| %.3g (fp32 %.3g)\n",
          set->name, what, taken ? "taken" : why, fp16, fp32);
   if (can) {
@@ -305,7 +312,7 @@ check_compact(const KernelSet* set, const SwLayerSpec* layers, size_t n,
 int
 main(void)
 {
-  KernelSet sets[4];
+  KernelSet sets[5];
   const size_t count = kernel_sets(sets);
 
   SwLayerSpec lstm40[2] = {sw_layer_spec(SW_LAYER_LSTM, 40),
