@@ -144,8 +144,8 @@ def kernels_table(runs):
         "|---|---|" + "---|" * (2 * len(sets)),
     ]
     for model, name, *_ in ISSUE:
-        chosen = sorted({line.get("kernels") or "-" for line in collect(runs, "cpu",
-                                                             model, 1)})
+        chosen = sorted({line.get("kernels") or "-"
+                         for line in collect(runs, "cpu", model, 1)})
         times, errors = [], []
         for label in ["cpu"] + labels:
             lines = collect(runs, label, model, 1)

@@ -7,8 +7,8 @@
    Models it has no kernels for (Conv1D layers, windowed models) run on the
    scalar reference ("cpu-ref", cpu_backend.c) inside it. The environment
    variable STATEWAVE_CPU_KERNELS (sse2, avx2, avx512vl, avx512, vec16,
-   neon, generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP (1..4)
-   the streams per kernel call, for tests and measurements. */
+   neon, generic) forces a kernel set the CPU has, and STATEWAVE_CPU_GROUP
+   (1..4) the streams per kernel call, for tests and measurements. */
 
 #include "backend.h"
 #include "error.h"
@@ -176,7 +176,8 @@ narrow_when_latency_bound(const KernelSet* const best)
 #if defined(__x86_64__) || defined(_M_X64)
   const char* const forced = getenv("STATEWAVE_CPU_KERNELS");
   return !(forced && !strcmp(forced, best->name)) &&
-         !strcmp(best->name, "avx512") && splits_512_bit_vectors();
+         !strcmp(best->name, "avx512") && best[1].supported() &&
+         splits_512_bit_vectors();
 #else
   (void)best;
   return false;

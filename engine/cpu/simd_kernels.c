@@ -1,8 +1,9 @@
 /* The fast CPU backend's kernels, built once per instruction set (see
    engine/meson.build): SW_VL floats per vector, SW_REGS vector registers,
-   SW_KERNEL_ISA the name suffix, the vector arithmetic in simd_vector.h. Weights are laid out by
-   fast_backend.c (fast_plan.h): block by block of SW_VL units, each block
-   [inputs][gates][SW_VL], so a tile streams through a few contiguous runs.
+   SW_KERNEL_ISA the name suffix, the vector arithmetic in simd_vector.h.
+   Weights are laid out by fast_backend.c (fast_plan.h): block by block of
+   SW_VL units, each block [inputs][gates][SW_VL], so a tile streams
+   through a few contiguous runs.
 
    A recurrent layer is computed in tiles of whole unit blocks: a tile's
    accumulators (every gate of its blocks, for every stream of the pass)

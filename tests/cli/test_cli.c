@@ -2374,7 +2374,7 @@ static bool
 known_kernels(const char* name)
 {
   static const char* const sets[] = {
-    "avx512", "avx2", "sse2", "neon", "generic", "cpu-ref"};
+    "avx512", "avx512vl", "avx2", "sse2", "neon", "generic", "cpu-ref"};
   for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); ++i) {
     if (!strcmp(name, sets[i])) {
       return true;
