@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU speed figures of issue 8: the standard set of `statewave bench`
 # on the cpu backend (its SIMD kernels), on cpu-ref (the scalar reference),
-# and on every other kernel set this CPU has, repeated, with the machine and
+# and on every kernel set this CPU has, repeated, with the machine and
 # its load recorded; writes bench/results/<name>.json and .md. See
 # bench/README.md.
 set -euo pipefail
@@ -13,9 +13,10 @@ Usage: bench/cpu_speed.sh [OPTION]...
 Run the standard set of `statewave bench` (LSTM 40, GRU 40, LSTM 16,
 LSTM 128, 2 x LSTM 64, each with a Dense head; LSTM 40 and LSTM 128 also at
 2, 8 and 64 streams; 128-frame blocks at 48 kHz) --repeat times:
-  cpu        the cpu backend, its kernels picked at run time
+  cpu        the cpu backend, its kernels picked at run time for each
+             engine (the model and the stream count may change the set)
   cpu-ref    the scalar reference, 1 stream
-  kernels    the cpu backend forced to each other kernel set this CPU has
+  kernels    the cpu backend forced to each kernel set this CPU has
              (STATEWAVE_CPU_KERNELS), 1 stream
 and write <out>/<name>.json (every line, the machine, the load averages)
 and <out>/<name>.md (medians over the repeats).
