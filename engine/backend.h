@@ -115,12 +115,14 @@ uint32_t
 sw_cpu_streams_per_call(const void* context);
 
 /* The compact mode of a "cpu" backend context: its LSTM and reset-after GRU
-   weights as IEEE halves (half the memory traffic; sums, state and
-   activations stay FP32). False, with the reason in `why`, where the kernel
-   set cannot convert halves (SSE2) or no layer takes them; the
-   context then runs on as it was. [non-RT] */
+   weights in 16 bits, `format` SW_WEIGHTS_FP16 (IEEE halves) or
+   SW_WEIGHTS_BF16 (half the memory traffic; sums, state and activations
+   stay FP32). False, with the reason in `why`, where the kernel set cannot
+   convert halves (SSE2; every set takes bfloat16) or no layer takes them;
+   the context then runs on as it was. [non-RT] */
 bool
-sw_cpu_compact_weights(void* context, char* why, size_t why_size);
+sw_cpu_compact_weights(void* context, SwWeightFormat format, char* why,
+                       size_t why_size);
 #ifdef SW_HAVE_CUDA
 extern const SwBackendIface sw_cudnn_backend;
 extern const SwBackendIface sw_fused_backend;

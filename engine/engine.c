@@ -127,23 +127,26 @@ note_append(SwEngine* const engine, const char* const text)
   engine->note[used] = '\0';
 }
 
-/* The compact mode (SW_WEIGHTS_FP16) where the cpu backend runs and its
-   kernels can take it; otherwise FP32, said in the note. */
+/* A compact mode (SW_WEIGHTS_FP16 or _BF16) where the cpu backend runs and
+   its kernels can take it; otherwise FP32, said in the note. */
 static void
-use_compact_weights(SwEngine* const engine)
+use_compact_weights(SwEngine* const engine, const SwWeightFormat format)
 {
-  char why[160] = "";
+  const char* const name = format == SW_WEIGHTS_BF16 ? "BF16" : "FP16";
+  char              why[160] = "";
   if (engine->backend != &sw_cpu_backend) {
-    snprintf(why, sizeof(why), "the %s backend has no FP16 mode",
-             engine->backend->name);
-  } else if (sw_cpu_compact_weights(engine->context, why, sizeof(why))) {
-    engine->weights = SW_WEIGHTS_FP16;
+    snprintf(why, sizeof(why), "the %s backend has no %s mode",
+             engine->backend->name, name);
+  } else if (sw_cpu_compact_weights(engine->context, format, why,
+                                    sizeof(why))) {
+    engine->weights = format;
     return;
   }
   if (engine->note[0]) {
     note_append(engine, "; ");
   }
-  note_append(engine, "FP16 weights not used (");
+  note_append(engine, name);
+  note_append(engine, " weights not used (");
   note_append(engine, why);
   note_append(engine, "): FP32");
 }
@@ -218,8 +221,9 @@ sw_engine_new(const SwModel* const model, const SwEngineConfig* const config,
   engine->backend = engine->choice.backend;
   engine->context = engine->choice.context;
   note_append(engine, engine->choice.note);
-  if (config->weights == SW_WEIGHTS_FP16) {
-    use_compact_weights(engine);
+  if (config->weights == SW_WEIGHTS_FP16 ||
+      config->weights == SW_WEIGHTS_BF16) {
+    use_compact_weights(engine, config->weights);
   }
   sw_log(SW_LOG_DEBUG, "engine: %s backend, %u streams, blocks of %u%s",
          engine->backend->name, config->streams, config->max_block,

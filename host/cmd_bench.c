@@ -143,9 +143,10 @@ cmd_bench_usage(FILE* stream)
     "                       block and returns the one before (one block of\n"
     "                       latency), so a GPU computes while the host goes\n"
     "                       on\n"
-    "      --weights F      fp32 (default) or fp16: the cpu backend's compact\n"
-    "                       mode, LSTM and GRU weights as halves (F16C,\n"
-    "                       AVX-512 or NEON); max |err| shows what it costs\n"
+    "      --weights F      fp32 (default), fp16 or bf16: the cpu backend's\n"
+    "                       compact modes, LSTM and GRU weights as halves\n"
+    "                       (F16C, AVX-512 or NEON) or bfloat16 (any CPU);\n"
+    "                       max |err| shows what it costs\n"
     "\n",
     stream);
   fputs(
@@ -557,10 +558,15 @@ parse_options(int argc, char** argv, BenchOptions* options)
       options->streaming = SW_STREAMING_PIPELINED;
       break;
     case OPT_WEIGHTS:
-      if (!strcmp(optarg, "fp32") || !strcmp(optarg, "fp16")) {
-        options->weights = optarg[2] == '1' ? SW_WEIGHTS_FP16 : SW_WEIGHTS_FP32;
+      if (!strcmp(optarg, "fp32")) {
+        options->weights = SW_WEIGHTS_FP32;
+      } else if (!strcmp(optarg, "fp16")) {
+        options->weights = SW_WEIGHTS_FP16;
+      } else if (!strcmp(optarg, "bf16")) {
+        options->weights = SW_WEIGHTS_BF16;
       } else {
-        status = cli_usage_error(command, "--weights '%s': expected fp32 or fp16",
+        status = cli_usage_error(command,
+                                 "--weights '%s': expected fp32, fp16 or bf16",
                                  optarg);
       }
       break;
@@ -730,7 +736,7 @@ typedef struct {
   double        load[3]; /**< Load average before; -1: unknown. */
   char          backend[16];
   char          kernels[24]; /**< cpu: the kernel set (+fp16); "": none. */
-  bool          fp16;        /**< the engine ran half-precision weights */
+  const char*   weights;     /**< the weights it ran: "fp32", "fp16", "bf16" */
   char          note[1024];
   uint32_t      fallbacks;
   uint32_t      latency;
@@ -1113,13 +1119,18 @@ measure(const Bench*   bench,
   snprintf(m->note, sizeof(m->note), "%s", note ? note : "");
   m->fallbacks = sw_engine_fallback_count(engine);
   m->latency   = sw_engine_latency(engine);
-  m->fp16 = sw_engine_weights(engine) == SW_WEIGHTS_FP16;
+  const SwWeightFormat weights = sw_engine_weights(engine);
+  m->weights = weights == SW_WEIGHTS_FP16   ? "fp16"
+               : weights == SW_WEIGHTS_BF16 ? "bf16"
+                                            : "fp32";
   /* The set this engine runs (it depends on the model and the streams):
-     "avx2" and, in the compact mode, "avx2+fp16". */
+     "avx2" and, in a compact mode, "avx2+fp16" or "avx2+bf16". */
   const char* const kernels = sw_engine_cpu_kernels(engine);
   if (kernels) {
-    snprintf(m->kernels, sizeof(m->kernels), "%.*s%s",
-             (int)strcspn(kernels, "-"), kernels, m->fp16 ? "+fp16" : "");
+    const bool compact = weights != SW_WEIGHTS_FP32;
+    snprintf(m->kernels, sizeof(m->kernels), "%.*s%s%s",
+             (int)strcspn(kernels, "-"), kernels, compact ? "+" : "",
+             compact ? m->weights : "");
   }
   sw_engine_free(engine);
   engine = NULL;
@@ -1678,7 +1689,7 @@ measurement_json(const Bench* bench, const Measurement* m)
     cJSON_AddNumberToObject(o, "weights_bytes", (double)(m->params * sizeof(float))) &&
     cJSON_AddStringToObject(o, "backend_asked", backend_kind_name(m->asked)) &&
     add_string_or_null(o, "kernels", m->kernels) &&
-    cJSON_AddStringToObject(o, "weights", m->fp16 ? "fp16" : "fp32") &&
+    cJSON_AddStringToObject(o, "weights", m->weights ? m->weights : "fp32") &&
     add_string_or_null(o, "note", m->note) &&
     cJSON_AddNumberToObject(o, "fallbacks", m->fallbacks) &&
     cJSON_AddStringToObject(o, "layers", m->model) &&

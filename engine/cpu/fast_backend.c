@@ -29,6 +29,7 @@ typedef struct {
   bool (*supported)(void);
   bool (*converts_halves)(void); /* the compact mode; NULL: never */
   const char*     half_name;       /* its name in the compact mode */
+  const char*     bf16_name;       /* with bfloat16 weights */
   bool            forced_only; /* only when STATEWAVE_CPU_KERNELS asks */
 } KernelSet;
 
@@ -88,11 +89,11 @@ splits_512_bit_vectors(void)
 /* Best first; vec16 (the portable code at AVX-512's 16 lanes, built for
    AVX2) only for tests of that layout on CPUs without AVX-512. */
 static const KernelSet kernel_sets[] = {
-  {"avx512", 16, 32, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, "avx512-fp16", false},
-  {"avx512vl", 8, 32, sw_fast_prepare_avx512vl, sw_fast_run_avx512vl, have_avx512vl, have_avx512vl, "avx512vl-fp16", false},
-  {"avx2", 8, 16, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, "avx2-fp16", false},
-  {"sse2", 4, 16, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, NULL, false},
-  {"vec16", 16, 32, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, NULL, true},
+  {"avx512", 16, 32, sw_fast_prepare_avx512, sw_fast_run_avx512, have_avx512, have_avx512, "avx512-fp16", "avx512-bf16", false},
+  {"avx512vl", 8, 32, sw_fast_prepare_avx512vl, sw_fast_run_avx512vl, have_avx512vl, have_avx512vl, "avx512vl-fp16", "avx512vl-bf16", false},
+  {"avx2", 8, 16, sw_fast_prepare_avx2, sw_fast_run_avx2, have_avx2, have_f16c, "avx2-fp16", "avx2-bf16", false},
+  {"sse2", 4, 16, sw_fast_prepare_sse2, sw_fast_run_sse2, have_sse2, NULL, NULL, "sse2-bf16", false},
+  {"vec16", 16, 32, sw_fast_prepare_vec16, sw_fast_run_vec16, have_avx2, NULL, NULL, "vec16-bf16", true},
 };
 #elif defined(__aarch64__)
 static bool
@@ -101,7 +102,7 @@ have_neon(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"neon", 4, 16, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, have_neon, "neon-fp16", false},
+  {"neon", 4, 16, sw_fast_prepare_neon, sw_fast_run_neon, have_neon, have_neon, "neon-fp16", "neon-bf16", false},
 };
 #else
 static bool
@@ -110,7 +111,7 @@ have_generic(void)
   return true;
 }
 static const KernelSet kernel_sets[] = {
-  {"generic", 4, 16, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, NULL, false},
+  {"generic", 4, 16, sw_fast_prepare_generic, sw_fast_run_generic, have_generic, NULL, NULL, "generic-bf16", false},
 };
 #endif
 
@@ -184,12 +185,24 @@ narrow_when_latency_bound(const KernelSet* const best)
 #endif
 }
 
-/* The kernel set for `streams` streams of the model. */
+/* The kernel set for `streams` streams of the model with weights in
+   `format`. Bfloat16 weights are widened by shifts and masks, which the
+   16-lane set does with half the instructions, and its bias holds where
+   the weights come from L2 even for one stream. Measured on the Zen 4,
+   ns a sample, avx512 against avx512vl, bfloat16 weights: LSTM-128 1457
+   and 1580, GRU-128 1477 and 1913, LSTM-64 457 and 509, LSTM-48 273 and
+   373; in L1, LSTM-40 265 and 226, LSTM-16 85 and 72. (Halves do better
+   at 8 lanes: LSTM-128 2468 and 1689, vcvtph2ps being slow at 512.) */
 static const KernelSet*
-choose_kernels(const SwModel* const model, const uint32_t streams)
+choose_kernels(const SwModel* const model, const uint32_t streams,
+               const SwWeightFormat format)
 {
   const KernelSet* const best = best_kernels();
-  if (narrow_when_latency_bound(best) && latency_bound(model, streams)) {
+  const bool             wide_bf16 =
+    format == SW_WEIGHTS_BF16 &&
+    model->num_params * sizeof(float) > L1_WEIGHT_BYTES;
+  if (narrow_when_latency_bound(best) && latency_bound(model, streams) &&
+      !wide_bf16) {
     return best + 1; /* avx512vl, next in the list */
   }
   return best;
@@ -202,6 +215,7 @@ typedef struct {
   SwFastPlan       plan;
   float*           weights; /* every layer's wt/bias, one aligned block */
   uint16_t*        halves;  /* the compact mode's weights, or NULL */
+  bool             bf16;    /* halves holds bfloat16 (fast_plan.h) */
   uint32_t         group;   /* streams handed to the kernels at once */
   float*           work;    /* [streams][plan.work_floats] */
   float*           scratch; /* SW_FAST_GROUP * plan.scratch_floats */
@@ -561,7 +575,7 @@ fast_create(const SwModel* const model, const uint32_t streams,
   }
   fast->model   = model;
   fast->streams = streams;
-  fast->kernels = choose_kernels(model, streams);
+  fast->kernels = choose_kernels(model, streams, SW_WEIGHTS_FP32);
   SwStatus st   = SW_SUCCESS;
   if (!has_kernels_for(model)) {
     st = sw_cpu_ref_backend.create(model, streams, max_block, &fast->reference,
@@ -578,6 +592,40 @@ fast_create(const SwModel* const model, const uint32_t streams,
   }
   *context = fast;
   return SW_SUCCESS;
+}
+
+/* The context's plan remade for kernel set `kernels` (at creation, before
+   any frame: every stream starts afresh). False, the context unchanged,
+   if memory runs out. */
+static bool
+replan_for(FastContext* const fast, const KernelSet* const kernels)
+{
+  if (kernels == fast->kernels) {
+    return true;
+  }
+  FastContext wider = *fast;
+  wider.kernels     = kernels;
+  wider.plan        = (SwFastPlan){0};
+  wider.weights     = NULL;
+  wider.work        = NULL;
+  wider.scratch     = NULL;
+  SwError err;
+  if (build_plan(&wider, &err)) {
+    free(wider.plan.layers);
+    free(wider.weights);
+    free(wider.work);
+    free(wider.scratch);
+    return false;
+  }
+  free(fast->plan.layers);
+  free(fast->weights);
+  free(fast->work);
+  free(fast->scratch);
+  *fast = wider;
+  for (uint32_t s = 0; s < fast->streams; ++s) {
+    fast_reset(fast, s);
+  }
+  return true;
 }
 
 /* The IEEE half nearest to x (ties to even; overflow to infinity). */
@@ -615,7 +663,56 @@ half_from_float(const float x)
   return (uint16_t)(sign | (keep + up));
 }
 
-/* Whether the layer runs on half weights in the compact mode. */
+/* The bfloat16 nearest to x (ties to even; overflow to infinity, NaN kept
+   quiet): the upper half of its bits, rounded. */
+static uint16_t
+bf16_from_float(const float x)
+{
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof(bits));
+  if ((bits & 0x7fffffffU) > 0x7f800000U) {
+    return (uint16_t)((bits >> 16) | 0x40U);
+  }
+  return (uint16_t)((bits + 0x7fffU + ((bits >> 16) & 1U)) >> 16);
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#  error "bfloat16 pairs (fast_plan.h) assume little-endian 32-bit lanes"
+#endif
+
+/* n floats of a layer's wx or wh (rows of `gates` vectors of vl) as
+   bfloat16 pairs of gates (fast_plan.h). */
+static void
+bf16_pairs(uint16_t* const to, const float* const from, const size_t n,
+           const uint32_t gates, const uint32_t vl)
+{
+  const size_t row = (size_t)gates * vl;
+  for (size_t r = 0; r < n; r += row) {
+    for (uint32_t g = 0; g < gates; g += 2U) {
+      const float* const a = from + r + (size_t)g * vl;
+      uint16_t* const    o = to + r + (size_t)g * vl;
+      for (uint32_t j = 0; j < vl; ++j) {
+        if (g + 1U < gates) {
+          o[2U * j]      = bf16_from_float(a[j]);
+          o[2U * j + 1U] = bf16_from_float(a[vl + j]);
+        } else {
+          o[j] = bf16_from_float(a[j]);
+        }
+      }
+    }
+  }
+}
+
+/* n floats as IEEE halves, in place of one another. */
+static void
+halves_of(uint16_t* const to, const float* const from, const size_t n)
+{
+  for (size_t i = 0; i < n; ++i) {
+    to[i] = half_from_float(from[i]);
+  }
+}
+
+/* Whether the layer runs on 16-bit weights in the compact mode. */
 static bool
 takes_halves(const SwFastLayer* const f)
 {
@@ -624,15 +721,22 @@ takes_halves(const SwFastLayer* const f)
 }
 
 bool
-sw_cpu_compact_weights(void* const context, char* const why,
-                       const size_t why_size)
+sw_cpu_compact_weights(void* const context, const SwWeightFormat format,
+                       char* const why, const size_t why_size)
 {
   FastContext* const fast = (FastContext*)context;
+  const bool         bf16 = format == SW_WEIGHTS_BF16;
   if (fast->reference) {
     snprintf(why, why_size, "the model runs on cpu-ref (Conv1D or windowed)");
     return false;
   }
-  if (!fast->kernels->converts_halves || !fast->kernels->converts_halves()) {
+  if (bf16 && !replan_for(fast, choose_kernels(fast->model, fast->streams,
+                                               format))) {
+    snprintf(why, why_size, "out of memory");
+    return false;
+  }
+  if (!bf16 && (!fast->kernels->converts_halves ||
+                !fast->kernels->converts_halves())) {
     snprintf(why, why_size, "the %s kernels cannot convert halves",
              fast->kernels->name);
     return false;
@@ -656,32 +760,36 @@ sw_cpu_compact_weights(void* const context, char* const why,
     snprintf(why, why_size, "out of memory");
     return false;
   }
+  fast->bf16     = bf16;
   uint16_t* next = fast->halves;
   for (uint32_t l = 0; l < fast->plan.num_layers; ++l) {
     SwFastLayer* const f = &fast->plan.layers[l];
     if (!takes_halves(f)) {
       continue;
     }
-    const size_t rows = (size_t)(f->type == SW_LAYER_LSTM ? 4U : 3U) * f->padded;
+    const uint32_t gates = f->type == SW_LAYER_LSTM ? 4U : 3U;
+    const size_t   rows  = (size_t)gates * f->padded;
     const size_t nx = (size_t)f->in * rows, nh = (size_t)f->units * rows;
-    for (size_t i = 0; i < nx; ++i) {
-      next[i] = half_from_float(f->wx[i]);
-    }
-    for (size_t i = 0; i < nh; ++i) {
-      next[nx + i] = half_from_float(f->wh[i]);
+    if (bf16) {
+      bf16_pairs(next, f->wx, nx, gates, fast->kernels->vl);
+      bf16_pairs(next + nx, f->wh, nh, gates, fast->kernels->vl);
+    } else {
+      halves_of(next, f->wx, nx);
+      halves_of(next + nx, f->wh, nh);
     }
     f->wx_half = next;
     f->wh_half = next + nx;
+    f->bf16    = bf16;
     next += nx + nh;
     choose_tiling(f, fast->kernels->vl, fast->kernels->regs);
   }
   fast->kernels->prepare(&fast->plan);
-  /* Halves (two bytes a weight) may now fit L1. A half has to be converted
-     into a register before the streams use it (a float is read by each
-     multiply-add from memory): three streams' accumulators, their inputs
-     and it overflow AVX2's 16 registers, so passes of two there (measured
-     on a Zen 3: 8 streams of LSTM-128 took 3.3 us a stream's sample in
-     passes of three, 2.5 in passes of two). */
+  /* 16-bit weights (two bytes a weight) may now fit L1. Each has to be
+     widened into a register before the streams use it (a float is read by
+     each multiply-add from memory): three streams' accumulators, their
+     inputs and it overflow AVX2's 16 registers, so passes of two there
+     (measured on a Zen 3 with halves: 8 streams of LSTM-128 took 3.3 us a
+     stream's sample in passes of three, 2.5 in passes of two). */
   const uint32_t regs = fast->kernels->regs;
   fast->group = group_for(count * sizeof(uint16_t),
                           regs < 32U ? 2U : SW_FAST_PASS_STREAMS(regs));
@@ -873,7 +981,7 @@ sw_cpu_kernels_name(const void* const context)
     return "cpu-ref";
   }
   if (fast->halves) {
-    return fast->kernels->half_name;
+    return fast->bf16 ? fast->kernels->bf16_name : fast->kernels->half_name;
   }
   return fast->kernels->name;
 }

@@ -66,10 +66,15 @@ struct SwFastLayer {
   const float* wh;
   const float* bias;
   const float* bias_hn;
-  /* The compact mode: wx and wh as IEEE halves, same layout (LSTM and
-     reset-after GRU layers; NULL otherwise, and then wx and wh are used). */
+  /* The compact mode: wx and wh in 16 bits (LSTM and reset-after GRU
+     layers; NULL otherwise, and then wx and wh are used), as IEEE halves in
+     the same layout, or with `bf16` as bfloat16 in pairs of gates: the
+     SW_VL floats of gate g and of g + 1 (g even) as SW_VL 32-bit lanes,
+     lane j gate g's unit j in its low half and g + 1's in its high half;
+     a last gate without a pair (GRU's n) as SW_VL halves. */
   const uint16_t* wx_half;
   const uint16_t* wh_half;
+  bool            bf16;
   /* Offsets in a stream's work area, in floats: the layer's input vector
      (layer 0: the frame's input; others: the previous layer's output), its
      output (h, or a Dense layer's y), the LSTM cell. */

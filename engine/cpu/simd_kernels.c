@@ -125,11 +125,32 @@ run_tiles(const TileFunc table[4][8], const uint32_t kind,
   return b * SW_VL;
 }
 
-/* Weight i of an array of floats, or of halves in the compact mode. */
+/* The weights a tile reads (fast_plan.h): floats, or in the compact mode
+   IEEE halves or bfloat16 pairs. */
+enum { WF_FLOAT, WF_HALF, WF_BF16 };
+
+/* Weight i of an array of floats, or of halves. */
 SW_INLINE vf
-load_weight(const void* const w, const size_t i, const bool half)
+load_weight(const void* const w, const size_t i, const int wf)
 {
-  return half ? load_half((const uint16_t*)w + i) : load((const float*)w + i);
+  return wf == WF_HALF ? load_half((const uint16_t*)w + i)
+                       : load((const float*)w + i);
+}
+
+/* The G gate vectors of one row of a block's bfloat16 weights: gates g and
+   g + 1 share a run of 2 SW_VL halves; the last of an odd G stands
+   alone. */
+SW_INLINE void
+load_bf16_gates(vf* const m, const uint16_t* const row, const int G)
+{
+  UNROLL for (int g = 0; g < G; g += 2)
+  {
+    if (g + 1 < G) {
+      load_bf16_pair(row + (size_t)g * SW_VL, &m[g], &m[g + 1]);
+    } else {
+      m[g] = load_bf16(row + (size_t)g * SW_VL);
+    }
+  }
 }
 
 /* acc[s][t][g] += w_t[k][g] v[s][k] over k < cols, for the T blocks of a
@@ -138,17 +159,31 @@ load_weight(const void* const w, const size_t i, const bool half)
 SW_INLINE void
 accumulate(vf* const acc, const void* const weights, const size_t stride,
            const size_t cols, const float* const* const v, const int S,
-           const int T, const int G, const bool half)
+           const int T, const int G, const int wf)
 {
   const int n = T * G;
   size_t    w = 0; /* element offset of row k of the first block */
   for (size_t k = 0; k < cols; ++k, w += (size_t)G * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
+      if (wf == WF_BF16) {
+        vf m[4];
+        load_bf16_gates(m, (const uint16_t*)weights + w + (size_t)t * stride,
+                        G);
+        UNROLL for (int g = 0; g < G; ++g)
+        {
+          UNROLL for (int s = 0; s < S; ++s)
+          {
+            acc[s * n + t * G + g] =
+              vfma(m[g], splat(v[s][k]), acc[s * n + t * G + g]);
+          }
+        }
+        continue;
+      }
       UNROLL for (int g = 0; g < G; ++g)
       {
         const vf m = load_weight(weights, w + (size_t)t * stride +
-                                            (size_t)g * SW_VL, half);
+                                            (size_t)g * SW_VL, wf);
         UNROLL for (int s = 0; s < S; ++s)
         {
           acc[s * n + t * G + g] = vfma(m, splat(v[s][k]), acc[s * n + t * G + g]);
@@ -158,22 +193,24 @@ accumulate(vf* const acc, const void* const weights, const size_t stride,
   }
 }
 
-/* The weights of unit block b: inputs, recurrent; halves in the compact
-   mode. */
+/* The weights of unit block b: inputs, recurrent; 16 bits each in the
+   compact mode. */
 SW_INLINE const void*
 block_x(const SwFastLayer* const L, const uint32_t b, const int G,
-        const bool half)
+        const int wf)
 {
   const size_t i = (size_t)b * L->in * (size_t)G * SW_VL;
-  return half ? (const void*)(L->wx_half + i) : (const void*)(L->wx + i);
+  return wf != WF_FLOAT ? (const void*)(L->wx_half + i)
+                        : (const void*)(L->wx + i);
 }
 
 SW_INLINE const void*
 block_h(const SwFastLayer* const L, const uint32_t b, const int G,
-        const bool half)
+        const int wf)
 {
   const size_t i = (size_t)b * L->units * (size_t)G * SW_VL;
-  return half ? (const void*)(L->wh_half + i) : (const void*)(L->wh + i);
+  return wf != WF_FLOAT ? (const void*)(L->wh_half + i)
+                        : (const void*)(L->wh + i);
 }
 
 /* acc[s n + g] = bias[g] for the tile's n vectors. */
@@ -194,16 +231,16 @@ start(vf* const acc, const float* const bias, const int S, const int n)
 SW_INLINE void
 lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
           const uint32_t b0, const SwActivation ract, const SwActivation act,
-          const bool half)
+          const int wf)
 {
   const size_t r0 = (size_t)b0 * 4U * SW_VL;
   const int    n  = 4 * T;
   vf           acc[ACC_BUDGET_ONE];
   start(acc, L->bias + r0, S, n);
-  accumulate(acc, block_x(L, b0, 4, half), (size_t)L->in * 4U * SW_VL, L->in,
-             p->x, S, T, 4, half);
-  accumulate(acc, block_h(L, b0, 4, half), (size_t)L->units * 4U * SW_VL,
-             L->units, (const float* const*)p->h, S, T, 4, half);
+  accumulate(acc, block_x(L, b0, 4, wf), (size_t)L->in * 4U * SW_VL, L->in,
+             p->x, S, T, 4, wf);
+  accumulate(acc, block_h(L, b0, 4, wf), (size_t)L->units * 4U * SW_VL,
+             L->units, (const float* const*)p->h, S, T, 4, wf);
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
@@ -223,13 +260,17 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
 }
 
 /* The usual activations get code of their own; others choose per vector.
-   Compact (half-precision) weights: tables of their own where the kernel
-   set converts halves. */
-TILE_TABLE(lstm_usual, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH, false)
-TILE_TABLE(lstm_any, lstm_tile, 4, ract, act, false)
+   Compact weights: tables of their own, for halves where the kernel set
+   converts them. */
+TILE_TABLE(lstm_usual, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH, WF_FLOAT)
+TILE_TABLE(lstm_any, lstm_tile, 4, ract, act, WF_FLOAT)
+TILE_TABLE(lstm_usual_bf16, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH,
+           WF_BF16)
+TILE_TABLE(lstm_any_bf16, lstm_tile, 4, ract, act, WF_BF16)
 #ifdef SW_HALF_WEIGHTS
-TILE_TABLE(lstm_usual_half, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH, true)
-TILE_TABLE(lstm_any_half, lstm_tile, 4, ract, act, true)
+TILE_TABLE(lstm_usual_half, lstm_tile, 4, SW_ACT_SIGMOID, SW_ACT_TANH,
+           WF_HALF)
+TILE_TABLE(lstm_any_half, lstm_tile, 4, ract, act, WF_HALF)
 #endif
 
 /* ---- GRU: gates r z n per block, rows = 3 Up. -------------------------- */
@@ -242,7 +283,7 @@ TILE_TABLE(lstm_any_half, lstm_tile, 4, ract, act, true)
 SW_INLINE void
 gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
                const int T, const uint32_t b0, const SwActivation ract,
-               const SwActivation act, const bool half)
+               const SwActivation act, const int wf)
 {
   const size_t r0 = (size_t)b0 * 3U * SW_VL;
   const int    n  = 3 * T;
@@ -260,28 +301,33 @@ gru_after_tile(const SwFastLayer* const L, Pass* const p, const int S,
       a[2] = load(L->bias_hn + ((size_t)b0 + (size_t)t) * SW_VL);
     }
   }
-  const void* const wx       = block_x(L, b0, 3, half);
+  const void* const wx       = block_x(L, b0, 3, wf);
   const size_t      x_stride = (size_t)L->in * 3U * SW_VL;
   size_t            w        = 0;
   for (size_t k = 0; k < L->in; ++k, w += 3U * SW_VL) {
     UNROLL for (int t = 0; t < T; ++t)
     {
-      const size_t i  = w + (size_t)t * x_stride;
-      const vf     mr = load_weight(wx, i, half);
-      const vf     mz = load_weight(wx, i + SW_VL, half);
-      const vf     mn = load_weight(wx, i + 2U * SW_VL, half);
+      const size_t i = w + (size_t)t * x_stride;
+      vf           m[3];
+      if (wf == WF_BF16) {
+        load_bf16_gates(m, (const uint16_t*)wx + i, 3);
+      } else {
+        m[0] = load_weight(wx, i, wf);
+        m[1] = load_weight(wx, i + SW_VL, wf);
+        m[2] = load_weight(wx, i + 2U * SW_VL, wf);
+      }
       UNROLL for (int s = 0; s < S; ++s)
       {
         vf* const a   = &acc[s * n + 3 * t];
         const vf  x   = splat(p->x[s][k]);
-        a[0]          = vfma(mr, x, a[0]);
-        a[1]          = vfma(mz, x, a[1]);
-        xn[s * T + t] = vfma(mn, x, xn[s * T + t]);
+        a[0]          = vfma(m[0], x, a[0]);
+        a[1]          = vfma(m[1], x, a[1]);
+        xn[s * T + t] = vfma(m[2], x, xn[s * T + t]);
       }
     }
   }
-  accumulate(acc, block_h(L, b0, 3, half), (size_t)L->units * 3U * SW_VL,
-             L->units, (const float* const*)p->h, S, T, 3, half);
+  accumulate(acc, block_h(L, b0, 3, wf), (size_t)L->units * 3U * SW_VL,
+             L->units, (const float* const*)p->h, S, T, 3, wf);
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
@@ -312,8 +358,8 @@ gru_before_gates_tile(const SwFastLayer* const L, Pass* const p, const int S,
   const int    n  = 3 * T;
   vf           acc[ACC_BUDGET_ONE];
   start(acc, L->bias + r0, S, n);
-  accumulate(acc, block_x(L, b0, 3, false), (size_t)L->in * 3U * SW_VL, L->in,
-             p->x, S, T, 3, false);
+  accumulate(acc, block_x(L, b0, 3, WF_FLOAT), (size_t)L->in * 3U * SW_VL,
+             L->in, p->x, S, T, 3, WF_FLOAT);
   const size_t h_stride = (size_t)L->units * 3U * SW_VL;
   const float* w        = L->wh + (size_t)b0 * L->units * 3U * SW_VL;
   for (size_t k = 0; k < L->units; ++k, w += 3U * SW_VL) {
@@ -386,12 +432,15 @@ gru_before_state_tile(const SwFastLayer* const L, Pass* const p, const int S,
 }
 
 TILE_TABLE(gru_after_usual, gru_after_tile, 3, SW_ACT_SIGMOID, SW_ACT_TANH,
-           false)
-TILE_TABLE(gru_after_any, gru_after_tile, 3, ract, act, false)
+           WF_FLOAT)
+TILE_TABLE(gru_after_any, gru_after_tile, 3, ract, act, WF_FLOAT)
+TILE_TABLE(gru_after_usual_bf16, gru_after_tile, 3, SW_ACT_SIGMOID,
+           SW_ACT_TANH, WF_BF16)
+TILE_TABLE(gru_after_any_bf16, gru_after_tile, 3, ract, act, WF_BF16)
 #ifdef SW_HALF_WEIGHTS
 TILE_TABLE(gru_after_usual_half, gru_after_tile, 3, SW_ACT_SIGMOID,
-           SW_ACT_TANH, true)
-TILE_TABLE(gru_after_any_half, gru_after_tile, 3, ract, act, true)
+           SW_ACT_TANH, WF_HALF)
+TILE_TABLE(gru_after_any_half, gru_after_tile, 3, ract, act, WF_HALF)
 #endif
 TILE_TABLE(gru_before_gates, gru_before_gates_tile, 3, ract, act)
 TILE_TABLE(gru_before_state, gru_before_state_tile, 1, ract, act)
@@ -407,11 +456,11 @@ single_tile(const SwFastLayer* const L, Pass* const p, const int S,
   const size_t r0 = (size_t)b0 * SW_VL;
   vf           acc[ACC_BUDGET_ONE];
   start(acc, L->bias + r0, S, T);
-  accumulate(acc, block_x(L, b0, 1, false), (size_t)L->in * SW_VL, L->in, p->x,
-             S, T, 1, false);
+  accumulate(acc, block_x(L, b0, 1, WF_FLOAT), (size_t)L->in * SW_VL, L->in,
+             p->x, S, T, 1, WF_FLOAT);
   if (recurrent) {
-    accumulate(acc, block_h(L, b0, 1, false), (size_t)L->units * SW_VL,
-               L->units, (const float* const*)p->h, S, T, 1, false);
+    accumulate(acc, block_h(L, b0, 1, WF_FLOAT), (size_t)L->units * SW_VL,
+               L->units, (const float* const*)p->h, S, T, 1, WF_FLOAT);
   }
   UNROLL for (int s = 0; s < S; ++s)
   {
@@ -572,6 +621,10 @@ PASSES(gru_after_usual_passes, gru_after_usual, NULL, false)
 PASSES(gru_after_any_passes, gru_after_any, NULL, false)
 PASSES(gru_before_passes, gru_before_gates, gru_before_state, false)
 PASSES(rnn_passes, rnn_tiles, NULL, false)
+PASSES(lstm_usual_bf16_passes, lstm_usual_bf16, NULL, true)
+PASSES(lstm_any_bf16_passes, lstm_any_bf16, NULL, true)
+PASSES(gru_after_usual_bf16_passes, gru_after_usual_bf16, NULL, false)
+PASSES(gru_after_any_bf16_passes, gru_after_any_bf16, NULL, false)
 #ifdef SW_HALF_WEIGHTS
 PASSES(lstm_usual_half_passes, lstm_usual_half, NULL, true)
 PASSES(lstm_any_half_passes, lstm_any_half, NULL, true)
@@ -609,7 +662,7 @@ DENSE_OF_S(4)
 static const SwFastPassFunc dense_passes[4] = {dense_passes_1, dense_passes_2,
                                                dense_passes_3, dense_passes_4};
 
-/* The usual activations get tiles of their own; halves too. */
+/* The usual activations get tiles of their own; compact weights too. */
 static const SwFastPassFunc*
 passes_for(const SwFastLayer* const L)
 {
@@ -617,6 +670,9 @@ passes_for(const SwFastLayer* const L)
                      L->activation == SW_ACT_TANH;
   switch (L->type) {
   case SW_LAYER_LSTM:
+    if (L->wx_half && L->bf16) {
+      return usual ? lstm_usual_bf16_passes : lstm_any_bf16_passes;
+    }
 #ifdef SW_HALF_WEIGHTS
     if (L->wx_half) {
       return usual ? lstm_usual_half_passes : lstm_any_half_passes;
@@ -626,6 +682,9 @@ passes_for(const SwFastLayer* const L)
   case SW_LAYER_GRU:
     if (L->gru_reset != SW_GRU_RESET_AFTER) {
       return gru_before_passes;
+    }
+    if (L->wx_half && L->bf16) {
+      return usual ? gru_after_usual_bf16_passes : gru_after_any_bf16_passes;
     }
 #ifdef SW_HALF_WEIGHTS
     if (L->wx_half) {
@@ -656,7 +715,7 @@ KERNEL(sw_fast_prepare)(SwFastPlan* const plan)
 #define INLINE_TILE(body, G, T)                                                \
   case T:                                                                      \
     if ((G) * (T) <= ACC_BUDGET_ONE) {                                         \
-      body(L, p, 1, T, b, SW_ACT_SIGMOID, SW_ACT_TANH, false);                 \
+      body(L, p, 1, T, b, SW_ACT_SIGMOID, SW_ACT_TANH, WF_FLOAT);              \
     }                                                                          \
     break;
 #define INLINE_TILES(body, G)                                                  \

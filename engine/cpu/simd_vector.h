@@ -85,6 +85,32 @@ load_half(const uint16_t* const p)
 #endif
 }
 
+/* The compact mode's bfloat16 weights (an FP32's upper 16 bits): widened
+   by shifts and masks, so every kernel set takes them. A 32-bit lane holds
+   a pair, gate g in its low half and gate g + 1 in its high half (little
+   endian). */
+typedef uint32_t vu __attribute__((vector_size(SW_VL * 4)));
+typedef uint16_t vh __attribute__((vector_size(SW_VL * 2)));
+
+/* The two gates of SW_VL bfloat16 pairs at p. */
+SW_INLINE void
+load_bf16_pair(const uint16_t* const p, vf* const low, vf* const high)
+{
+  vu v;
+  memcpy(&v, p, sizeof(v));
+  *low  = (vf)(v << 16);
+  *high = (vf)(v & 0xffff0000U);
+}
+
+/* SW_VL floats from SW_VL bfloat16 at p (a gate without a pair). */
+SW_INLINE vf
+load_bf16(const uint16_t* const p)
+{
+  vh h;
+  memcpy(&h, p, sizeof(h));
+  return (vf)(__builtin_convertvector(h, vu) << 16);
+}
+
 /* x in every lane: a broadcast ((vf){0} + x would be an addition, which
    the compiler must keep: 0 + -0 is +0). */
 SW_INLINE vf

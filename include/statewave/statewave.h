@@ -492,6 +492,13 @@ typedef enum {
       elsewhere, and on other backends, the engine runs FP32 and says why in
       sw_engine_note(). */
   SW_WEIGHTS_FP16,
+  /** The same with bfloat16 weights (an FP32's upper 16 bits, rounded to
+      nearest): FP32's range, a coarser rounding (relative 2^-8 each, so
+      outputs move further from FP32's than with halves), widened by shifts
+      on every kernel set, faster than halves where converting them costs
+      (AVX-512 on AMD Zen 4). On other backends the engine runs FP32 and
+      says why in sw_engine_note(). */
+  SW_WEIGHTS_BF16,
 } SwWeightFormat;
 
 typedef struct {
@@ -501,7 +508,8 @@ typedef struct {
   SwBackendKind   backend;
   float           knob_smoothing_ms; /**< Linear ramp time for knob changes; 0: none. */
   SwStreamingMode streaming;
-  SwWeightFormat  weights; /**< FP32 (default) or the cpu backend's FP16 mode. */
+  SwWeightFormat  weights; /**< FP32 (default), or the cpu backend's FP16 or
+                                BF16 mode. */
 } SwEngineConfig;
 
 /** What a backend is and whether it can run here. */
@@ -563,15 +571,16 @@ sw_engine_backend_name(const SwEngine* engine);
 SW_API SW_REALTIME const char*
 sw_engine_backend_note(const SwEngine* engine);
 
-/** The weight format the engine runs: SW_WEIGHTS_FP16 only where the
-    compact mode was asked for and took effect (else the note says why).
+/** The weight format the engine runs: SW_WEIGHTS_FP16 or SW_WEIGHTS_BF16
+    only where that compact mode was asked for and took effect (else the
+    note says why).
     [RT-safe] */
 SW_API SW_REALTIME SwWeightFormat
 sw_engine_weights(const SwEngine* engine);
 
 /** The CPU kernels the engine runs now: on the cpu backend its SIMD set
-    ("avx512", "avx512vl", "avx2", "sse2", "neon", "generic"; with "-fp16" in
-    the compact mode), chosen for the CPU, the model and the stream count,
+    ("avx512", "avx512vl", "avx2", "sse2", "neon", "generic"; with "-fp16" or
+    "-bf16" in the compact modes), chosen for the CPU, the model and the stream count,
     or "cpu-ref" for models it runs on the reference; "scalar" on cpu-ref;
     NULL on a GPU backend. [RT-safe] */
 SW_API SW_REALTIME const char*

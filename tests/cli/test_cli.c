@@ -2715,6 +2715,21 @@ test_bench(void)
   }
 #endif
 
+  // The bfloat16 compact mode, which every kernel set takes.
+  count = bench_lines(ARGS("bench", "--lstm", "8", "--seconds", "0.02",
+                           "--backend", "cpu", "--weights", "bf16", "--json"),
+                      out);
+  check(count == 1, "--weights bf16: %d lines", count);
+  if (count == 1) {
+    check(!strcmp(json_string(out[0], "weights"), "bf16") &&
+            strstr(json_string(out[0], "kernels"), "+bf16") != NULL,
+          "--weights bf16: weights bf16, kernels +bf16");
+    check(json_number(out[0], "max_abs_error") > 0.0 &&
+            json_number(out[0], "max_abs_error") <= 1e-2,
+          "--weights bf16: within 1e-2 of cpu-ref");
+  }
+  free_lines(out, count);
+
   // --backend all: cpu and cpu-ref (and a usable GPU backend), each at
   // every stream count, the cost against 1 stream where there is one.
   count = bench_lines(ARGS("bench",
@@ -2854,7 +2869,7 @@ test_bench(void)
                "--seconds '0': expected a number above 0",
                ARGS("bench", "--lstm", "4", "--seconds", "0"));
   expect_error(2,
-               "--weights 'fp8': expected fp32 or fp16",
+               "--weights 'fp8': expected fp32, fp16 or bf16",
                ARGS("bench", "--lstm", "4", "--weights", "fp8"));
   expect_error(2,
                "--seconds 'soon'",

@@ -13,6 +13,9 @@
     one pass over the weights, checked to be so);
   - the compact mode (half-precision weights) runs where the set converts
     halves, within 1e-3 of cpu-ref, and is refused with the reason elsewhere;
+  - the bfloat16 compact mode runs on every set, within 1e-5 of cpu-ref run
+    on the model with its weights rounded to bfloat16 (so the pairs of gates
+    are laid out and widened exactly), and within 1e-2 of cpu-ref;
   - models without kernels (Conv1D, windowed) run on cpu-ref inside "cpu".
 */
 
@@ -208,25 +211,28 @@ build(const SwLayerSpec* layers, uint32_t n, uint32_t inputs, uint64_t seed)
 static uint32_t streams_per_call;
 
 /* The largest |cpu - cpu-ref| over `steps` frames of every stream, the cpu
-   backend forced to kernel set `forced` ("" : its choice) and, with
-   `compact`, asked for half-precision weights (whether it took them: in
-   *compact_taken, with the reason in `why` if not). */
+   backend forced to kernel set `forced` ("" : its choice) and, with a
+   `compact` format other than FP32, asked for it (whether it took it: in
+   *compact_taken, with the reason in `why` if not); cpu-ref runs
+   `ref_model` (the same model, or its weights rounded as the compact mode
+   rounds them). */
 static double
-compare_mode(const SwModel* model, uint32_t streams, uint32_t steps,
-             const char* forced, const char** ran, bool compact,
-             bool* compact_taken, char* why, size_t why_size)
+compare_mode(const SwModel* model, const SwModel* ref_model, uint32_t streams,
+             uint32_t steps, const char* forced, const char** ran,
+             SwWeightFormat compact, bool* compact_taken, char* why,
+             size_t why_size)
 {
   setenv("STATEWAVE_CPU_KERNELS", forced, 1);
   void*   fast = NULL;
   void*   ref  = NULL;
   SwError err;
   if (sw_cpu_backend.create(model, streams, 256, &fast, &err) ||
-      sw_cpu_ref_backend.create(model, streams, 256, &ref, &err)) {
+      sw_cpu_ref_backend.create(ref_model, streams, 256, &ref, &err)) {
     fprintf(stderr, "create: %s\n", err.message);
     exit(1);
   }
-  if (compact) {
-    *compact_taken = sw_cpu_compact_weights(fast, why, why_size);
+  if (compact != SW_WEIGHTS_FP32) {
+    *compact_taken = sw_cpu_compact_weights(fast, compact, why, why_size);
   }
   *ran             = sw_cpu_kernels_name(fast);
   streams_per_call = sw_cpu_streams_per_call(fast);
@@ -270,7 +276,8 @@ static double
 compare(const SwModel* model, uint32_t streams, uint32_t steps,
         const char* forced, const char** ran)
 {
-  return compare_mode(model, streams, steps, forced, ran, false, NULL, NULL, 0);
+  return compare_mode(model, model, streams, steps, forced, ran,
+                      SW_WEIGHTS_FP32, NULL, NULL, 0);
 }
 
 /* The compact mode (half-precision weights): where the set converts halves,
@@ -287,8 +294,9 @@ check_compact(const KernelSet* set, const SwLayerSpec* layers, size_t n,
   bool           taken = false;
   char           why[160] = "";
   const double   fp32  = compare(model, streams, 20000, set->name, &ran);
-  const double   fp16  = compare_mode(model, streams, 20000, set->name, &ran,
-                                      true, &taken, why, sizeof(why));
+  const double   fp16  = compare_mode(model, model, streams, 20000, set->name,
+                                      &ran, SW_WEIGHTS_FP16, &taken, why,
+                                      sizeof(why));
   const bool     can   = !strcmp(set->name, "avx2") ||
                   !strcmp(set->name, "avx512") ||
                   !strcmp(set->name, "avx512vl") || !strcmp(set->name, "neon");
@@ -307,6 +315,69 @@ check_compact(const KernelSet* set, const SwLayerSpec* layers, size_t n,
           set->name, (int)taken, why);
   }
   sw_model_free(model);
+}
+
+/* x rounded to the nearest bfloat16 (ties to even), as a float. */
+static float
+bf16_rounded(float x)
+{
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof(bits));
+  bits = (bits + 0x7fffU + ((bits >> 16) & 1U)) & 0xffff0000U;
+  memcpy(&x, &bits, sizeof(x));
+  return x;
+}
+
+/* The bfloat16 compact mode, which every set takes: against cpu-ref on the
+   model whose LSTM and reset-after GRU weights (not biases) are rounded to
+   bfloat16 it is as close as FP32 is (1e-5: the pairs of gates are laid out
+   and widened exactly); against the model itself, within 1e-2 and not
+   FP32's error. */
+static void
+check_bf16(const KernelSet* set, const SwLayerSpec* layers, size_t n,
+           uint32_t inputs, const char* what, uint32_t streams)
+{
+  SwModel* const model   = build(layers, (uint32_t)n, inputs, 78);
+  SwModel* const rounded = build(layers, (uint32_t)n, inputs, 78);
+  for (uint32_t l = 0; l < rounded->num_layers; ++l) {
+    SwLayer* const layer = &rounded->layers[l];
+    if (layer->type != SW_LAYER_LSTM &&
+        !(layer->type == SW_LAYER_GRU &&
+          layer->gru_reset == SW_GRU_RESET_AFTER)) {
+      continue;
+    }
+    const size_t rows = (size_t)(layer->type == SW_LAYER_LSTM ? 4U : 3U) *
+                        layer->units;
+    for (size_t i = 0; i < rows * layer->input_width; ++i) {
+      layer->kernel[i] = bf16_rounded(layer->kernel[i]);
+    }
+    for (size_t i = 0; i < rows * layer->units; ++i) {
+      layer->recurrent_kernel[i] = bf16_rounded(layer->recurrent_kernel[i]);
+    }
+  }
+  const char*  ran   = NULL;
+  bool         taken = false;
+  char         why[160] = "";
+  const double fp32  = compare(model, streams, 20000, set->name, &ran);
+  const double exact = compare_mode(model, rounded, streams, 20000, set->name,
+                                    &ran, SW_WEIGHTS_BF16, &taken, why,
+                                    sizeof(why));
+  char expected[32];
+  snprintf(expected, sizeof(expected), "%s-bf16", set->name);
+  CHECK(taken && !strcmp(ran, expected), "%s on %s: bf16 not taken (%s), "
+        "ran %s", what, set->name, why, ran);
+  const double cost = compare_mode(model, model, streams, 20000, set->name,
+                                   &ran, SW_WEIGHTS_BF16, &taken, why,
+                                   sizeof(why));
+  printf("# %-8s %-36s bf16 weights: max |cpu - cpu-ref(bf16 weights)| "
+         "%.3g, |cpu - cpu-ref| %.3g (fp32 %.3g)\n", set->name, what, exact,
+         cost, fp32);
+  CHECK(exact <= 1e-5, "%s on %s: bf16 %.3g from cpu-ref on bf16 weights",
+        what, set->name, exact);
+  CHECK(cost <= 1e-2 && cost != fp32, "%s on %s: bf16 %.3g from cpu-ref, "
+        "fp32 %.3g", what, set->name, cost, fp32);
+  sw_model_free(model);
+  sw_model_free(rounded);
 }
 
 int
@@ -417,11 +488,19 @@ main(void)
 
   SwLayerSpec lstm128[2] = {sw_layer_spec(SW_LAYER_LSTM, 128),
                             sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwLayerSpec mixed[3]   = {sw_layer_spec(SW_LAYER_LSTM, 20),
+                            sw_layer_spec(SW_LAYER_GRU, 36),
+                            sw_layer_spec(SW_LAYER_DENSE, 2)};
   for (size_t k = 0; k < count; ++k) {
     if (sets[k].supported) {
       check_compact(&sets[k], lstm40, 2, "LSTM 40", 1);
       check_compact(&sets[k], gru40, 2, "GRU 40 (reset after)", 3);
       check_compact(&sets[k], lstm128, 2, "LSTM 128, 2 streams", 2);
+      check_bf16(&sets[k], lstm40, 2, 1, "LSTM 40", 1);
+      check_bf16(&sets[k], gru40, 2, 1, "GRU 40 (reset after)", 3);
+      check_bf16(&sets[k], lstm128, 2, 1, "LSTM 128, 2 streams", 2);
+      check_bf16(&sets[k], mixed, 3, 3, "LSTM 20, GRU 36, 3 inputs", 1);
+      check_bf16(&sets[k], mixed, 3, 3, "LSTM 20, GRU 36, 3 inputs", 4);
     }
   }
 
@@ -467,8 +546,13 @@ main(void)
         "Conv1D: ran %s, %.3g from cpu-ref", ran, worst);
   bool taken = false;
   char why[160] = "";
-  compare_mode(model, 1, 256, "", &ran, true, &taken, why, sizeof(why));
+  compare_mode(model, model, 1, 256, "", &ran, SW_WEIGHTS_FP16, &taken, why,
+               sizeof(why));
   CHECK(!taken && strstr(why, "cpu-ref"), "Conv1D: compact mode %s ('%s')",
+        taken ? "taken" : "refused", why);
+  compare_mode(model, model, 1, 256, "", &ran, SW_WEIGHTS_BF16, &taken, why,
+               sizeof(why));
+  CHECK(!taken && strstr(why, "cpu-ref"), "Conv1D: bf16 mode %s ('%s')",
         taken ? "taken" : "refused", why);
   sw_model_free(model);
 

@@ -5,7 +5,8 @@
   CPU that splits 512-bit vectors (AMD family 19h with AVX-512, checked
   here with cpuid, apart from the library) for one stream and for two
   of a model under 28 KB the avx512vl set (AVX-512 at 8 lanes), avx512
-  for more; elsewhere the same set for every engine.
+  for more, and for one stream of a larger model in the bfloat16 compact
+  mode; elsewhere the same set for every engine.
 */
 
 #include "unit_support.h"
@@ -19,16 +20,17 @@
 #endif
 
 /* The kernels an engine of `streams` streams of the model runs on
-   `backend` (copied: the engine is freed). */
+   `backend` with weights in `format` (copied: the engine is freed). */
 static const char*
-kernels_of(const SwModel* const model, const uint32_t streams,
-           const SwBackendKind backend)
+kernels_in(const SwModel* const model, const uint32_t streams,
+           const SwBackendKind backend, const SwWeightFormat format)
 {
   static char     name[32];
   SwEngineConfig  config = sw_engine_config_default();
   config.streams         = streams;
   config.max_block       = 64;
   config.backend         = backend;
+  config.weights         = format;
   SwError         err;
   SwEngine* const engine = sw_engine_new(model, &config, &err);
   if (!engine) {
@@ -38,6 +40,13 @@ kernels_of(const SwModel* const model, const uint32_t streams,
   snprintf(name, sizeof(name), "%s", kernels ? kernels : "(null)");
   sw_engine_free(engine);
   return name;
+}
+
+static const char*
+kernels_of(const SwModel* const model, const uint32_t streams,
+           const SwBackendKind backend)
+{
+  return kernels_in(model, streams, backend, SW_WEIGHTS_FP32);
 }
 
 static SwModel*
@@ -104,6 +113,12 @@ main(void)
     EXPECT(!strcmp(best, "avx512"), "8 streams of LSTM-128: %s", best);
     EXPECT(!strcmp(kernels_of(small, 8, SW_BACKEND_CPU), "avx512"),
            "8 streams of LSTM-40: %s", kernels_of(small, 8, SW_BACKEND_CPU));
+    const char* k = kernels_in(large, 1, SW_BACKEND_CPU, SW_WEIGHTS_BF16);
+    EXPECT(!strcmp(k, "avx512-bf16"), "one stream of LSTM-128, bf16: %s", k);
+    k = kernels_in(small, 1, SW_BACKEND_CPU, SW_WEIGHTS_BF16);
+    EXPECT(!strcmp(k, "avx512vl-bf16"), "one stream of LSTM-40, bf16: %s", k);
+    k = kernels_in(large, 1, SW_BACKEND_CPU, SW_WEIGHTS_FP16);
+    EXPECT(!strcmp(k, "avx512vl-fp16"), "one stream of LSTM-128, fp16: %s", k);
     setenv("STATEWAVE_CPU_KERNELS", "avx512", 1);
     EXPECT(!strcmp(kernels_of(small, 1, SW_BACKEND_CPU), "avx512"),
            "avx512 forced, one stream of LSTM-40: %s",
@@ -115,6 +130,10 @@ main(void)
            one, best);
     EXPECT(!strcmp(kernels_of(small, 2, SW_BACKEND_CPU), best),
            "two streams of LSTM-40: %s", kernels_of(small, 2, SW_BACKEND_CPU));
+    char bf16[40];
+    snprintf(bf16, sizeof(bf16), "%s-bf16", best);
+    const char* k = kernels_in(large, 1, SW_BACKEND_CPU, SW_WEIGHTS_BF16);
+    EXPECT(!strcmp(k, bf16), "one stream of LSTM-128, bf16: %s", k);
   }
 
 #if defined(__x86_64__)

@@ -4,7 +4,8 @@
   the kernels convert them (every x86-64 CPU with AVX2 here), its output
   within 1e-3 of FP32's and not equal to it; where it cannot (the SSE2
   kernels forced, the cpu-ref backend) the engine runs FP32, bit for bit
-  FP32's output, and its note says why.
+  FP32's output, and its note says why. The BF16 mode is taken by every
+  kernel set (SSE2 too), within 1e-2 of FP32, and refused by cpu-ref.
 */
 
 #include "unit_support.h"
@@ -57,24 +58,52 @@ max_difference(const float* const a, const float* const b)
   return worst;
 }
 
-/* An engine asked for FP16 that must run FP32: the output of an FP32
+/* An engine asked for `format` that must run FP32: the output of an FP32
    engine of the same backend, and a note saying `why`. */
 static void
 expect_refused(const SwModel* const model, const SwBackendKind backend,
-               const float* const in, const char* const why)
+               const float* const in, const SwWeightFormat format,
+               const char* const why)
 {
+  const char* const name = format == SW_WEIGHTS_BF16 ? "BF16" : "FP16";
+  char              said[64];
+  snprintf(said, sizeof(said), "%s weights not used (", name);
   SwEngine* const plain = make(model, backend, SW_WEIGHTS_FP32);
   float* const    fp32  = run(plain, in);
   sw_engine_free(plain);
-  SwEngine* const engine = make(model, backend, SW_WEIGHTS_FP16);
+  SwEngine* const engine = make(model, backend, format);
   float* const    out    = run(engine, in);
   const char*     note   = sw_engine_backend_note(engine);
-  EXPECT(sw_engine_weights(engine) == SW_WEIGHTS_FP32, "FP16 taken (%s)", why);
-  EXPECT(unit_contains(note, "FP16 weights not used (") &&
-           unit_contains(note, why),
+  EXPECT(sw_engine_weights(engine) == SW_WEIGHTS_FP32, "%s taken (%s)", name,
+         why);
+  EXPECT(unit_contains(note, said) && unit_contains(note, why),
          "note '%s' does not say '%s'", note ? note : "(none)", why);
   unit_expect_identical(fp32, out, (size_t)STREAMS * FRAMES, why);
   free(fp32);
+  free(out);
+  sw_engine_free(engine);
+}
+
+/* BF16 through the public API on the cpu backend's kernels (the sse2
+   set where it is forced): taken, its output within 1e-2 of FP32's and
+   not equal to it, the kernel name saying so. */
+static void
+expect_bf16(const SwModel* const model, const float* const in,
+            const float* const fp32)
+{
+  SwEngine* const engine     = make(model, SW_BACKEND_CPU, SW_WEIGHTS_BF16);
+  float* const    out        = run(engine, in);
+  const double    difference = max_difference(fp32, out);
+  const char*     note       = sw_engine_backend_note(engine);
+  const char*     kernels    = sw_engine_cpu_kernels(engine);
+  printf("# BF16 weights on %s; max |bf16 - fp32| %.3g\n",
+         kernels ? kernels : "(none)", difference);
+  EXPECT(sw_engine_weights(engine) == SW_WEIGHTS_BF16,
+         "BF16 not taken: %s", note ? note : "(no note)");
+  EXPECT(kernels && strstr(kernels, "-bf16"), "kernels %s",
+         kernels ? kernels : "(none)");
+  EXPECT(difference > 0.0 && difference <= 1e-2,
+         "BF16 output %.3g from FP32's", difference);
   free(out);
   sw_engine_free(engine);
 }
@@ -127,14 +156,17 @@ main(void)
   free(fp16);
   sw_engine_free(fp16_engine);
 
-  expect_refused(model, SW_BACKEND_CPU_REF, in,
+  expect_refused(model, SW_BACKEND_CPU_REF, in, SW_WEIGHTS_FP16,
                  "the cpu-ref backend has no FP16 mode");
+  expect_refused(model, SW_BACKEND_CPU_REF, in, SW_WEIGHTS_BF16,
+                 "the cpu-ref backend has no BF16 mode");
 #if defined(__x86_64__)
   setenv("STATEWAVE_CPU_KERNELS", "sse2", 1);
-  expect_refused(model, SW_BACKEND_CPU, in,
+  expect_refused(model, SW_BACKEND_CPU, in, SW_WEIGHTS_FP16,
                  "the sse2 kernels cannot convert halves");
-  unsetenv("STATEWAVE_CPU_KERNELS");
 #endif
+  expect_bf16(model, in, fp32);
+  unsetenv("STATEWAVE_CPU_KERNELS");
 
   free(fp32);
   free(in);
