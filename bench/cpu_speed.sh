@@ -16,6 +16,8 @@ LSTM 128, 2 x LSTM 64, each with a Dense head; LSTM 40 and LSTM 128 also at
   cpu        the cpu backend, its kernels picked at run time for each
              engine (the model and the stream count may change the set)
   cpu-ref    the scalar reference, 1 stream
+  cpu-fp16, cpu-bf16
+             the cpu backend's compact modes (--weights fp16, bf16), 1 stream
   kernels    the cpu backend forced to each kernel set this CPU has
              (STATEWAVE_CPU_KERNELS), 1 stream
 and write <out>/<name>.json (every line, the machine, the load averages)
@@ -133,6 +135,9 @@ run() {
 for rep in $(seq 1 "$repeat"); do
   run "$rep" cpu -- --backend cpu
   run "$rep" cpu-ref -- --backend cpu-ref --streams 1
+  # The compact modes (off by default), one stream.
+  run "$rep" cpu-fp16 -- --backend cpu --streams 1 --weights fp16
+  run "$rep" cpu-bf16 -- --backend cpu --streams 1 --weights bf16
   # Every set, the one the engines chose included: which that is depends
   # on the model and the stream count.
   for set in "${kernel_sets[@]}"; do

@@ -159,6 +159,36 @@ def kernels_table(runs):
     return rows
 
 
+def compact_table(runs):
+    """One stream with FP32, FP16 and BF16 weights (labels cpu, cpu-fp16,
+    cpu-bf16), and each one's largest difference from cpu-ref."""
+    formats = [("cpu", "FP32"), ("cpu-fp16", "FP16"), ("cpu-bf16", "BF16")]
+    present = [(label, name) for label, name in formats
+               if any(run["label"] == label for run in runs)]
+    if len(present) < 2:
+        return []
+    rows = [
+        "| model | "
+        + " | ".join(f"{name} ns/sample (kernels)" for _, name in present)
+        + " | " + " | ".join(f"{name} max abs error" for _, name in present)
+        + " | target (issue) |",
+        "|---|" + "---|" * (2 * len(present) + 1),
+    ]
+    for model, name, _, _, target in ISSUE:
+        times, errors = [], []
+        for label, _ in present:
+            lines = collect(runs, label, model, 1)
+            kernels = sorted({line.get("kernels") or "-" for line in lines})
+            times.append(spread([line["ns_per_sample"] for line in lines])
+                         + (f" ({', '.join(kernels)})" if lines else ""))
+            values = [line["max_abs_error"] for line in lines
+                      if line["max_abs_error"] is not None]
+            errors.append(f"{max(values):.2g}" if values else "-")
+        rows.append(f"| {name} | " + " | ".join(times) + " | "
+                    + " | ".join(errors) + f" | {target} |")
+    return rows
+
+
 def markdown(runs, backends, args):
     cpu_detail = next((b["detail"] for b in backends if b["name"] == "cpu"),
                       "?")
@@ -215,6 +245,15 @@ def markdown(runs, backends, args):
         "",
     ]
     lines += streams_table(runs)
+    table = compact_table(runs)
+    if table:
+        lines += [
+            "",
+            "## Compact weights: one stream with FP32, FP16 and BF16 weights "
+            "(`--weights`), the error each costs against cpu-ref",
+            "",
+        ]
+        lines += table
     table = kernels_table(runs)
     if table:
         lines += [
