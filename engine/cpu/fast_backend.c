@@ -720,6 +720,22 @@ takes_halves(const SwFastLayer* const f)
          (f->type == SW_LAYER_GRU && f->gru_reset == SW_GRU_RESET_AFTER);
 }
 
+/* The 16-bit weights of the compact mode in the plan's layout. */
+static size_t
+compact_weight_count(const SwFastPlan* const plan)
+{
+  size_t count = 0;
+  for (uint32_t l = 0; l < plan->num_layers; ++l) {
+    const SwFastLayer* const f = &plan->layers[l];
+    if (takes_halves(f)) {
+      const size_t rows =
+        (size_t)(f->type == SW_LAYER_LSTM ? 4U : 3U) * f->padded;
+      count += (size_t)(f->in + f->units) * rows;
+    }
+  }
+  return count;
+}
+
 bool
 sw_cpu_compact_weights(void* const context, const SwWeightFormat format,
                        char* const why, const size_t why_size)
@@ -730,29 +746,22 @@ sw_cpu_compact_weights(void* const context, const SwWeightFormat format,
     snprintf(why, why_size, "the model runs on cpu-ref (Conv1D or windowed)");
     return false;
   }
-  if (bf16 && !replan_for(fast, choose_kernels(fast->model, fast->streams,
-                                               format))) {
-    snprintf(why, why_size, "out of memory");
-    return false;
-  }
   if (!bf16 && (!fast->kernels->converts_halves ||
                 !fast->kernels->converts_halves())) {
     snprintf(why, why_size, "the %s kernels cannot convert halves",
              fast->kernels->name);
     return false;
   }
-  size_t count = 0;
-  for (uint32_t l = 0; l < fast->plan.num_layers; ++l) {
-    const SwFastLayer* const f = &fast->plan.layers[l];
-    if (takes_halves(f)) {
-      const size_t rows = (size_t)(f->type == SW_LAYER_LSTM ? 4U : 3U) * f->padded;
-      count += (size_t)(f->in + f->units) * rows;
-    }
-  }
-  if (count == 0) {
+  if (compact_weight_count(&fast->plan) == 0) {
     snprintf(why, why_size, "no LSTM or GRU (reset after) layer");
     return false;
   }
+  if (bf16 && !replan_for(fast, choose_kernels(fast->model, fast->streams,
+                                               format))) {
+    snprintf(why, why_size, "out of memory");
+    return false;
+  }
+  const size_t count = compact_weight_count(&fast->plan);
   /* A size in whole 64-byte units, as aligned_alloc requires. */
   fast->halves =
     (uint16_t*)aligned_alloc(64, round_up(count * sizeof(uint16_t), 64U));
