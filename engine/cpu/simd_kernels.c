@@ -63,7 +63,7 @@ typedef void (*TileFunc)(const SwFastLayer* L, Pass* p, uint32_t b0,
    over the budget are empty and never called. `table` gets them as
    table[S - 1][T - 1]. The arguments after T go to the body: the
    activations (constants for the usual ones, else the layer's ract, act)
-   and, for LSTM and GRU, whether the weights are halves. */
+   and, for LSTM and GRU, the weights' format (WF_FLOAT, WF_HALF, WF_BF16). */
 #define TILE(table, body, G, S, T, ...)                                        \
   static void table##_##S##_##T(const SwFastLayer* L, Pass* p, uint32_t b0,    \
                                 SwActivation ract, SwActivation act)           \
