@@ -703,7 +703,7 @@ bf16_pairs(uint16_t* const to, const float* const from, const size_t n,
   }
 }
 
-/* n floats as IEEE halves, in place of one another. */
+/* n floats as IEEE halves, in the same order. */
 static void
 halves_of(uint16_t* const to, const float* const from, const size_t n)
 {

@@ -490,14 +490,14 @@ typedef enum {
       weights' rounding (relative 2^-11 each; `statewave bench --weights fp16`
       reports the difference from cpu-ref). Needs F16C (AVX2), AVX-512 or NEON;
       elsewhere, and on other backends, the engine runs FP32 and says why in
-      sw_engine_note(). */
+      sw_engine_backend_note(). */
   SW_WEIGHTS_FP16,
   /** The same with bfloat16 weights (an FP32's upper 16 bits, rounded to
       nearest): FP32's range, a coarser rounding (relative 2^-8 each, so
       outputs move further from FP32's than with halves), widened by shifts
       on every kernel set, faster than halves where converting them costs
       (AVX-512 on AMD Zen 4). On other backends the engine runs FP32 and
-      says why in sw_engine_note(). */
+      says why in sw_engine_backend_note(). */
   SW_WEIGHTS_BF16,
 } SwWeightFormat;
 

@@ -6,7 +6,9 @@
   here with cpuid, apart from the library) for one stream and for two
   of a model under 28 KB the avx512vl set (AVX-512 at 8 lanes), avx512
   for more, and for one stream of a larger model in the bfloat16 compact
-  mode; elsewhere the same set for every engine.
+  mode (its plan remade for 16 lanes when the mode is taken: the output is
+  that of an engine forced to avx512, bit for bit); elsewhere the same set
+  for every engine.
 */
 
 #include "unit_support.h"
@@ -47,6 +49,34 @@ kernels_of(const SwModel* const model, const uint32_t streams,
            const SwBackendKind backend)
 {
   return kernels_in(model, streams, backend, SW_WEIGHTS_FP32);
+}
+
+/* The output of one stream of the model over 4096 frames of test audio,
+   in `format` on the cpu backend (caller frees). */
+static float*
+output_in(const SwModel* const model, const SwWeightFormat format)
+{
+  enum { FRAMES = 4096 };
+  SwEngineConfig config = sw_engine_config_default();
+  config.max_block      = FRAMES;
+  config.backend        = SW_BACKEND_CPU;
+  config.weights        = format;
+  SwError         err;
+  SwEngine* const engine = sw_engine_new(model, &config, &err);
+  if (!engine) {
+    unit_abort("sw_engine_new: %s", err.message);
+  }
+  float* const in  = unit_floats(FRAMES);
+  float* const out = unit_floats(FRAMES);
+  unit_fill_audio(in, FRAMES, 3);
+  const float* const ins[1]  = {in};
+  float* const       outs[1] = {out};
+  if (sw_engine_process(engine, ins, outs, FRAMES)) {
+    unit_abort("sw_engine_process failed");
+  }
+  free(in);
+  sw_engine_free(engine);
+  return out;
 }
 
 static SwModel*
@@ -119,6 +149,15 @@ main(void)
     EXPECT(!strcmp(k, "avx512vl-bf16"), "one stream of LSTM-40, bf16: %s", k);
     k = kernels_in(large, 1, SW_BACKEND_CPU, SW_WEIGHTS_FP16);
     EXPECT(!strcmp(k, "avx512vl-fp16"), "one stream of LSTM-128, fp16: %s", k);
+    /* The remade plan runs as an engine made for avx512 from the start. */
+    float* const chosen = output_in(large, SW_WEIGHTS_BF16);
+    setenv("STATEWAVE_CPU_KERNELS", "avx512", 1);
+    float* const forced = output_in(large, SW_WEIGHTS_BF16);
+    unsetenv("STATEWAVE_CPU_KERNELS");
+    unit_expect_identical(forced, chosen, 4096,
+                          "LSTM-128 in bf16: chosen avx512 vs forced");
+    free(chosen);
+    free(forced);
     setenv("STATEWAVE_CPU_KERNELS", "avx512", 1);
     EXPECT(!strcmp(kernels_of(small, 1, SW_BACKEND_CPU), "avx512"),
            "avx512 forced, one stream of LSTM-40: %s",
