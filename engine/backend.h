@@ -114,6 +114,11 @@ sw_cpu_kernels_name(const void* context);
 uint32_t
 sw_cpu_streams_per_call(const void* context);
 
+/* The layers of a "cpu" backend context whose recurrent sums run in two
+   chains (one-stream engines, LSTM layers whose weights stream from L2). */
+uint32_t
+sw_cpu_two_chain_layers(const void* context);
+
 /* The compact mode of a "cpu" backend context: its LSTM and reset-after GRU
    weights in 16 bits, `format` SW_WEIGHTS_FP16 (IEEE halves) or
    SW_WEIGHTS_BF16 (half the memory traffic; sums, state and activations

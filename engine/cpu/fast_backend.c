@@ -312,11 +312,17 @@ l2_stream_tile_blocks(const SwFastLayer* const f, const uint32_t vl)
 
 /* Tiles of as many blocks as the accumulator budget allows (at most 8),
    balanced so no narrow tile is left over; narrower for a single stream
-   through a layer streamed from L2 (above). Again when the layer's
-   weights become halves. */
+   through a layer streamed from L2 (above), and for an LSTM layer there in
+   an engine of one stream (`streams`) two chains (fast_plan.h). Again
+   when the layer's weights become halves. */
 static void
-choose_tiling(SwFastLayer* const f, const uint32_t vl, const uint32_t regs)
+choose_tiling(SwFastLayer* const f, const uint32_t vl, const uint32_t regs,
+              const uint32_t streams)
 {
+  f->two_chains = streams == 1U && f->type == SW_LAYER_LSTM &&
+                  f->recurrent_activation == SW_ACT_SIGMOID &&
+                  f->activation == SW_ACT_TANH &&
+                  l2_stream_tile_blocks(f, vl) == 1U;
   for (uint32_t kind = 0; kind < 2U; ++kind) {
     const uint32_t G = accumulators_per_block(f, kind);
     for (uint32_t S = 1; S <= 4U && G > 0; ++S) {
@@ -342,7 +348,7 @@ choose_tiling(SwFastLayer* const f, const uint32_t vl, const uint32_t regs)
 /* The layer's shape in the plan. */
 static void
 layer_shape(const SwLayer* const layer, const uint32_t vl,
-            const uint32_t regs, SwFastLayer* const f)
+            const uint32_t regs, const uint32_t streams, SwFastLayer* const f)
 {
   f->type                 = layer->type;
   f->gru_reset            = layer->gru_reset;
@@ -354,7 +360,7 @@ layer_shape(const SwLayer* const layer, const uint32_t vl,
   f->padded               = (uint32_t)round_up(layer->units, vl);
   f->blocks               = f->padded / vl;
   f->dot = layer->type == SW_LAYER_DENSE && layer->units < vl;
-  choose_tiling(f, vl, regs);
+  choose_tiling(f, vl, regs, streams);
 }
 
 /* Floats of the layer's weights and biases in the plan. */
@@ -506,7 +512,8 @@ build_plan(FastContext* const fast, SwError* const err)
                             ALIGN_FLOATS);
   for (uint32_t l = 0; l < model->num_layers; ++l) {
     SwFastLayer* const f = &plan->layers[l];
-    layer_shape(&model->layers[l], vl, fast->kernels->regs, f);
+    layer_shape(&model->layers[l], vl, fast->kernels->regs, fast->streams,
+                f);
     weights += layer_weight_floats(f, model->layers[l].gates);
     f->in_at  = l == 0 ? 0 : plan->layers[l - 1U].out_at;
     f->out_at = work;
@@ -790,7 +797,7 @@ sw_cpu_compact_weights(void* const context, const SwWeightFormat format,
     f->wh_half = next + nx;
     f->bf16    = bf16;
     next += nx + nh;
-    choose_tiling(f, fast->kernels->vl, fast->kernels->regs);
+    choose_tiling(f, fast->kernels->vl, fast->kernels->regs, fast->streams);
   }
   fast->kernels->prepare(&fast->plan);
   /* 16-bit weights (two bytes a weight) may now fit L1. Each has to be
@@ -993,6 +1000,17 @@ sw_cpu_kernels_name(const void* const context)
     return fast->bf16 ? fast->kernels->bf16_name : fast->kernels->half_name;
   }
   return fast->kernels->name;
+}
+
+uint32_t
+sw_cpu_two_chain_layers(const void* const context)
+{
+  const FastContext* const fast  = (const FastContext*)context;
+  uint32_t                 count = 0;
+  for (uint32_t l = 0; !fast->reference && l < fast->plan.num_layers; ++l) {
+    count += fast->plan.layers[l].two_chains ? 1U : 0U;
+  }
+  return count;
 }
 
 uint32_t

@@ -228,19 +228,15 @@ start(vf* const acc, const float* const bias, const int S, const int n)
 
 /* ---- LSTM: gates i f g o per block, rows = 4 Up. ----------------------- */
 
+/* The new cell and h of the T blocks of a tile from their gates' sums
+   acc[s][t][i f g o]. */
 SW_INLINE void
-lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
-          const uint32_t b0, const SwActivation ract, const SwActivation act,
-          const int wf)
+lstm_update(const SwFastLayer* const L, Pass* const p, const int S,
+            const int T, const uint32_t b0, const vf* const acc,
+            const SwActivation ract, const SwActivation act)
 {
-  const size_t r0 = (size_t)b0 * 4U * SW_VL;
-  const int    n  = 4 * T;
-  vf           acc[ACC_BUDGET_ONE];
-  start(acc, L->bias + r0, S, n);
-  accumulate(acc, block_x(L, b0, 4, wf), (size_t)L->in * 4U * SW_VL, L->in,
-             p->x, S, T, 4, wf);
-  accumulate(acc, block_h(L, b0, 4, wf), (size_t)L->units * 4U * SW_VL,
-             L->units, (const float* const*)p->h, S, T, 4, wf);
+  (void)L;
+  const int n = 4 * T;
   UNROLL for (int s = 0; s < S; ++s)
   {
     UNROLL for (int t = 0; t < T; ++t)
@@ -257,6 +253,64 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
       store(p->out[s] + j, h);
     }
   }
+}
+
+SW_INLINE void
+lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
+          const uint32_t b0, const SwActivation ract, const SwActivation act,
+          const int wf)
+{
+  const size_t r0 = (size_t)b0 * 4U * SW_VL;
+  const int    n  = 4 * T;
+  vf           acc[ACC_BUDGET_ONE];
+  start(acc, L->bias + r0, S, n);
+  accumulate(acc, block_x(L, b0, 4, wf), (size_t)L->in * 4U * SW_VL, L->in,
+             p->x, S, T, 4, wf);
+  accumulate(acc, block_h(L, b0, 4, wf), (size_t)L->units * 4U * SW_VL,
+             L->units, (const float* const*)p->h, S, T, 4, wf);
+  lstm_update(L, p, S, T, b0, acc, ract, act);
+}
+
+/* One stream's block b of a two-chain layer (fast_plan.h): the recurrent
+   sums of even inputs go on from the bias and input terms, those of odd
+   ones start from zero, and the two are added at the end. */
+SW_INLINE void
+lstm_two_chain_tile(const SwFastLayer* const L, Pass* const p,
+                    const uint32_t b)
+{
+  vf acc[4], odd[4];
+  start(acc, L->bias + (size_t)b * 4U * SW_VL, 1, 4);
+  accumulate(acc, block_x(L, b, 4, WF_FLOAT), 0, L->in, p->x, 1, 1, 4,
+             WF_FLOAT);
+  UNROLL for (int g = 0; g < 4; ++g)
+  {
+    odd[g] = splat(0.0f);
+  }
+  const float* const w    = (const float*)block_h(L, b, 4, WF_FLOAT);
+  const float* const h    = p->h[0];
+  const size_t       row  = 4U * SW_VL;
+  const size_t       cols = L->units;
+  size_t             k    = 0;
+  for (; k + 2U <= cols; k += 2U) {
+    const float* const even_row = w + k * row;
+    UNROLL for (int g = 0; g < 4; ++g)
+    {
+      acc[g] = vfma(load(even_row + (size_t)g * SW_VL), splat(h[k]), acc[g]);
+      odd[g] = vfma(load(even_row + row + (size_t)g * SW_VL), splat(h[k + 1]),
+                    odd[g]);
+    }
+  }
+  if (k < cols) {
+    UNROLL for (int g = 0; g < 4; ++g)
+    {
+      acc[g] = vfma(load(w + k * row + (size_t)g * SW_VL), splat(h[k]), acc[g]);
+    }
+  }
+  UNROLL for (int g = 0; g < 4; ++g)
+  {
+    acc[g] = acc[g] + odd[g];
+  }
+  lstm_update(L, p, 1, 1, b, acc, SW_ACT_SIGMOID, SW_ACT_TANH);
 }
 
 /* The usual activations get code of their own; others choose per vector.
@@ -555,8 +609,9 @@ add_nonfinite(const vf sum, const vf x)
    then the whole new state is checked, an LSTM's cell too (o tanh(c) is
    finite for an infinite c). Returns a bit per stream with an Inf or NaN. */
 SW_INLINE uint32_t
-finish_pass(const SwFastLayer* const L, const Pass* const p, const int S,
-            const bool cell, const uint32_t copied)
+finish_pass_from(const SwFastLayer* const L, const Pass* const p,
+                 const int S, const bool cell, const uint32_t copy_from,
+                 const uint32_t copy_to)
 {
   uint32_t bad = 0;
   UNROLL for (int s = 0; s < S; ++s)
@@ -564,7 +619,7 @@ finish_pass(const SwFastLayer* const L, const Pass* const p, const int S,
     float* const       h   = p->h[s];
     const float* const tmp = p->tmp[s];
     const float* const c   = p->c[s];
-    for (size_t j = 0; j < copied; j += SW_VL) {
+    for (size_t j = copy_from; j < copy_to; j += SW_VL) {
       store(h + j, load(tmp + j));
     }
     vf check = splat(0.0f);
@@ -577,6 +632,14 @@ finish_pass(const SwFastLayer* const L, const Pass* const p, const int S,
     bad |= (uint32_t)any_lane(check != check) << s;
   }
   return bad;
+}
+
+/* finish_pass_from for the units before `copied`. */
+SW_INLINE uint32_t
+finish_pass(const SwFastLayer* const L, const Pass* const p, const int S,
+            const bool cell, const uint32_t copied)
+{
+  return finish_pass_from(L, p, S, cell, 0, copied);
 }
 
 /* A recurrent layer's pass: its tiles from `tables` (kind 0; a second run
@@ -770,12 +833,36 @@ usual_layer_inline(const bool lstm, const SwFastLayer* const L,
   return finish_pass(L, &p, 1, lstm, b * SW_VL);
 }
 
-/* Layer L of one stream: inline for the usual kinds (LSTM, reset-after GRU,
-   a Dense head of dot products), else through its pass function. */
+/* A two-chain LSTM layer (fast_plan.h) of one stream, a block at a time,
+   backwards on odd frames; the block run last writes its h in place, the
+   others' is in tmp until every block has read the old h. */
+SW_INLINE uint32_t
+two_chain_layer(const SwFastLayer* const L, float* const* const work,
+                float* const scratch, const size_t scratch_floats,
+                const bool backwards)
+{
+  Pass p;
+  start_pass(&p, L, work, 1, scratch, scratch_floats);
+  const uint32_t n = L->blocks;
+  for (uint32_t i = 0; i < n; ++i) {
+    p.out[0] = i + 1U == n ? p.h[0] : p.tmp[0];
+    lstm_two_chain_tile(L, &p, backwards ? n - 1U - i : i);
+  }
+  return backwards ? finish_pass_from(L, &p, 1, true, SW_VL, L->padded)
+                   : finish_pass(L, &p, 1, true, (n - 1U) * SW_VL);
+}
+
+/* Layer L of one stream (frame t, odd_frame: t odd): a two-chain LSTM
+   layer's own way, inline for the usual kinds (LSTM, reset-after GRU, a
+   Dense head of dot products), else through its pass function. */
 SW_INLINE uint32_t
 single_layer(const SwFastLayer* const L, float* const* const work,
-             float* const scratch, const size_t scratch_floats)
+             float* const scratch, const size_t scratch_floats,
+             const bool odd_frame)
 {
+  if (L->two_chains) {
+    return two_chain_layer(L, work, scratch, scratch_floats, odd_frame);
+  }
   if (L->passes == lstm_usual_passes) {
     return usual_layer_inline(true, L, work, scratch, scratch_floats);
   }
@@ -838,7 +925,8 @@ run_single(const SwFastPlan* const plan, const SwFastStreams* const io,
     uint32_t frame_bad = 0;
     for (uint32_t l = 0; l < count; ++l) {
       frame_bad |=
-        single_layer(&layers[l], io->work, scratch, plan->scratch_floats);
+        single_layer(&layers[l], io->work, scratch, plan->scratch_floats,
+                     (t & 1U) != 0);
     }
     copy_floats(io->out[0] + t * O, y, O);
     if (frame_bad) {

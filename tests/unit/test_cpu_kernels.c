@@ -47,6 +47,7 @@ typedef void (*ActivationFunc)(const float*, float*, size_t);
 
 typedef struct {
   const char*    name;
+  uint32_t       lanes;
   bool           supported;
   ActivationFunc tanh_fn;
   ActivationFunc sigmoid_fn;
@@ -58,30 +59,32 @@ kernel_sets(KernelSet* sets)
   size_t n = 0;
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  sets[n++] = (KernelSet){"sse2", true, sw_fast_tanh_sse2, sw_fast_sigmoid_sse2};
-  sets[n++] = (KernelSet){"avx2",
+  sets[n++] =
+    (KernelSet){"sse2", 4, true, sw_fast_tanh_sse2, sw_fast_sigmoid_sse2};
+  sets[n++] = (KernelSet){"avx2", 8,
                           __builtin_cpu_supports("avx2") &&
                             __builtin_cpu_supports("fma"),
                           sw_fast_tanh_avx2, sw_fast_sigmoid_avx2};
-  sets[n++] = (KernelSet){"avx512",
+  sets[n++] = (KernelSet){"avx512", 16,
                           __builtin_cpu_supports("avx512f") &&
                             __builtin_cpu_supports("fma"),
                           sw_fast_tanh_avx512, sw_fast_sigmoid_avx512};
   /* AVX-512 at AVX2's 8 lanes, 32 registers (wider tiles). */
-  sets[n++] = (KernelSet){"avx512vl",
+  sets[n++] = (KernelSet){"avx512vl", 8,
                           __builtin_cpu_supports("avx512f") &&
                             __builtin_cpu_supports("avx512vl") &&
                             __builtin_cpu_supports("fma"),
                           sw_fast_tanh_avx512vl, sw_fast_sigmoid_avx512vl};
   /* AVX-512's 16-lane layout and tiles, run by the portable code. */
-  sets[n++] = (KernelSet){"vec16",
+  sets[n++] = (KernelSet){"vec16", 16,
                           __builtin_cpu_supports("avx2") &&
                             __builtin_cpu_supports("fma"),
                           sw_fast_tanh_vec16, sw_fast_sigmoid_vec16};
 #elif defined(__aarch64__)
-  sets[n++] = (KernelSet){"neon", true, sw_fast_tanh_neon, sw_fast_sigmoid_neon};
+  sets[n++] =
+    (KernelSet){"neon", 4, true, sw_fast_tanh_neon, sw_fast_sigmoid_neon};
 #else
-  sets[n++] = (KernelSet){"generic", true, sw_fast_tanh_generic,
+  sets[n++] = (KernelSet){"generic", 4, true, sw_fast_tanh_generic,
                           sw_fast_sigmoid_generic};
 #endif
   return n;
@@ -207,8 +210,10 @@ build(const SwLayerSpec* layers, uint32_t n, uint32_t inputs, uint64_t seed)
   return m;
 }
 
-/* Streams the last compared "cpu" context handed its kernels at once. */
+/* Streams the last compared "cpu" context handed its kernels at once, and
+   its layers whose recurrent sums ran in two chains. */
 static uint32_t streams_per_call;
+static uint32_t two_chain_layers;
 
 /* The largest |cpu - cpu-ref| over `steps` frames of every stream, the cpu
    backend forced to kernel set `forced` ("" : its choice) and, with a
@@ -236,6 +241,7 @@ compare_mode(const SwModel* model, const SwModel* ref_model, uint32_t streams,
   }
   *ran             = sw_cpu_kernels_name(fast);
   streams_per_call = sw_cpu_streams_per_call(fast);
+  two_chain_layers = sw_cpu_two_chain_layers(fast);
   const uint32_t I = model->input_width, O = model->output_width, B = 256;
   float* const   in  = (float*)malloc((size_t)streams * B * I * sizeof(float));
   float* const   a   = (float*)malloc((size_t)streams * B * O * sizeof(float));
@@ -413,11 +419,14 @@ main(void)
   SwLayerSpec lstm32[2] = {sw_layer_spec(SW_LAYER_LSTM, 32),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
   /* One stream through wider layers: tile widths of 4 and 5 blocks at 16
-     lanes (LSTM 56 padded to 64; GRU 80), and LSTM 96, whose weights (over
-     64 KB) go in tiles of one block. */
+     lanes (LSTM 56 padded to 64; GRU 80), and LSTM 96 and 81 (an odd
+     count of recurrent inputs), whose weights (over 64 KB) go in tiles of
+     one block, their recurrent sums in two chains (fast_plan.h). */
   SwLayerSpec lstm56[2] = {sw_layer_spec(SW_LAYER_LSTM, 56),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec lstm96[2] = {sw_layer_spec(SW_LAYER_LSTM, 96),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
+  SwLayerSpec lstm81[2] = {sw_layer_spec(SW_LAYER_LSTM, 81),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec gru80[2]  = {sw_layer_spec(SW_LAYER_GRU, 80),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
@@ -451,6 +460,8 @@ main(void)
     {"GRU 12 + swish Dense", swish, 2, 1, 1, 20000, false},
     {"LSTM 56", lstm56, 2, 1, 1, 20000, false},
     {"LSTM 96", lstm96, 2, 1, 1, 20000, false},
+    {"LSTM 81 (odd)", lstm81, 2, 1, 1, 20000, false},
+    {"LSTM 96, 2 streams", lstm96, 2, 1, 2, 20000, true},
     {"GRU 80 (reset after)", gru80, 2, 1, 1, 20000, false},
     {"LSTM 32, 2 streams (one at a time)", lstm32, 2, 1, 2, 20000, false},
     {"LSTM 48, 2 streams", lstm48, 2, 1, 2, 20000, true},
@@ -482,6 +493,16 @@ main(void)
               (streams_per_call > 1U) == cases[c].grouped,
             "%s on %s: %u streams per kernel call", cases[c].name,
             sets[k].name, streams_per_call);
+      /* One stream of an LSTM whose weights come from L2 (over 64 KB)
+         sums in two chains where vectors are 8 lanes or more; a stream
+         among several never does. */
+      const bool two_chains = cases[c].streams == 1 &&
+                              (cases[c].layers == lstm96 ||
+                               cases[c].layers == lstm81) &&
+                              sets[k].lanes >= 8;
+      CHECK(two_chain_layers == (two_chains ? 1U : 0U),
+            "%s on %s: %u layers in two chains", cases[c].name, sets[k].name,
+            two_chain_layers);
       sw_model_free(model);
     }
   }
