@@ -18,10 +18,11 @@
    block of frames per call, layer by layer, frame by frame.
 
    Every output unit's sum is one chain in a fixed order (bias, inputs in
-   order, then h in order), every multiply-add is fused or not by the
-   kernel set alone (vfma), and every activation is lane by lane, so a
-   stream's result never depends on its tile or on the streams sharing its
-   pass. */
+   order, then h in order; in an engine of one stream, an LSTM layer read
+   from L2 splits the h part in two: fast_plan.h), every multiply-add is
+   fused or not by the kernel set alone (vfma), and every activation is
+   lane by lane, so a stream's result never depends on its tile or on the
+   streams sharing its pass. */
 
 #include "fast_plan.h"
 #include "finite.h"
