@@ -33,11 +33,7 @@ kernels_in(const SwModel* const model, const uint32_t streams,
   config.max_block       = 64;
   config.backend         = backend;
   config.weights         = format;
-  SwError         err;
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    unit_abort("sw_engine_new: %s", err.message);
-  }
+  SwEngine* const engine = unit_engine_new(model, &config);
   const char* const kernels = sw_engine_cpu_kernels(engine);
   snprintf(name, sizeof(name), "%s", kernels ? kernels : "(null)");
   sw_engine_free(engine);
@@ -61,11 +57,7 @@ output_in(const SwModel* const model, const SwWeightFormat format)
   config.max_block      = FRAMES;
   config.backend        = SW_BACKEND_CPU;
   config.weights        = format;
-  SwError         err;
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    unit_abort("sw_engine_new: %s", err.message);
-  }
+  SwEngine* const engine = unit_engine_new(model, &config);
   float* const in  = unit_floats(FRAMES);
   float* const out = unit_floats(FRAMES);
   unit_fill_audio(in, FRAMES, 3);

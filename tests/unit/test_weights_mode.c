@@ -26,12 +26,7 @@ make(const SwModel* const model, const SwBackendKind backend,
   config.max_block      = FRAMES;
   config.backend        = backend;
   config.weights        = weights;
-  SwError         err;
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    unit_abort("sw_engine_new: %s", err.message);
-  }
-  return engine;
+  return unit_engine_new(model, &config);
 }
 
 /* Runs the engine over the test signal (planar: stream after stream);

@@ -127,6 +127,18 @@ unit_build(const SwModelSpec* const spec, const uint64_t seed)
 }
 
 SwEngine*
+unit_engine_new(const SwModel* const model, const SwEngineConfig* const config)
+{
+  SwError         err    = {SW_SUCCESS, ""};
+  SwEngine* const engine = sw_engine_new(model, config, &err);
+  if (!engine) {
+    unit_abort("sw_engine_new failed (%s): %s", sw_strerror(err.status),
+               err.message);
+  }
+  return engine;
+}
+
+SwEngine*
 unit_engine(const SwModel* const model, const uint32_t streams,
             const uint32_t max_block, const float knob_smoothing_ms)
 {
@@ -135,14 +147,7 @@ unit_engine(const SwModel* const model, const uint32_t streams,
   config.max_block         = max_block;
   config.backend           = SW_BACKEND_CPU;
   config.knob_smoothing_ms = knob_smoothing_ms;
-
-  SwError         err    = {SW_SUCCESS, ""};
-  SwEngine* const engine = sw_engine_new(model, &config, &err);
-  if (!engine) {
-    unit_abort("sw_engine_new failed (%s): %s", sw_strerror(err.status),
-               err.message);
-  }
-  return engine;
+  return unit_engine_new(model, &config);
 }
 
 SwModelSpec

@@ -75,6 +75,10 @@ unit_floats(size_t count);
 SwModel*
 unit_build(const SwModelSpec* spec, uint64_t seed);
 
+/* sw_engine_new that aborts the test with the library's message. */
+SwEngine*
+unit_engine_new(const SwModel* model, const SwEngineConfig* config);
+
 /* An engine on the CPU backend; aborts the test on failure. */
 SwEngine*
 unit_engine(const SwModel* model, uint32_t streams, uint32_t max_block,
