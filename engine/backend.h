@@ -119,6 +119,12 @@ sw_cpu_streams_per_call(const void* context);
 uint32_t
 sw_cpu_two_chain_layers(const void* context);
 
+/* Whether a "cpu" backend context runs a chunk of frames through each
+   layer in turn (one-stream engines of several layers with two-chain
+   layers, fast_plan.h) rather than each frame through every layer. */
+bool
+sw_cpu_layer_major(const void* context);
+
 /* The compact mode of a "cpu" backend context: its LSTM and reset-after GRU
    weights in 16 bits, `format` SW_WEIGHTS_FP16 (IEEE halves) or
    SW_WEIGHTS_BF16 (half the memory traffic; sums, state and activations

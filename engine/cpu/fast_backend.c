@@ -265,6 +265,11 @@ fast_destroy(void* const context)
    a work vector is aligned and stays inside its allocation. */
 #define ALIGN_FLOATS 16U
 
+/* Frames an engine of one stream runs through a layer before the next
+   (fast_plan.h): the first block of each frame but the first is read
+   again from L1. */
+#define CHUNK_FRAMES 16U
+
 /* Accumulators per unit block in the layer's passes (0: no such pass). */
 static uint32_t
 accumulators_per_block(const SwFastLayer* const f, const uint32_t kind)
@@ -527,18 +532,32 @@ build_plan(FastContext* const fast, SwError* const err)
   }
   plan->work_floats    = work;
   plan->scratch_floats = scratch;
+  /* Rows for a chunk of frames where one stream may go layer by layer (a
+     layer in two chains: only one stream's). */
+  size_t widest     = 0;
+  bool   two_chains = false;
+  for (uint32_t l = 0; l < model->num_layers; ++l) {
+    const SwFastLayer* const f = &plan->layers[l];
+    widest     = f->padded > widest ? f->padded : widest;
+    two_chains = two_chains || f->two_chains;
+  }
+  if (two_chains && model->num_layers > 1U) {
+    plan->chunk_frames = CHUNK_FRAMES;
+    plan->chunk_stride = round_up(widest, ALIGN_FLOATS);
+  }
+  const size_t scratch_all = SW_FAST_GROUP * plan->scratch_floats +
+                             plan->chunk_frames * plan->chunk_stride;
 
   fast->weights = (float*)aligned_alloc(64, weights * sizeof(float));
   fast->work    = (float*)aligned_alloc(
     64, (size_t)fast->streams * plan->work_floats * sizeof(float));
-  fast->scratch = (float*)aligned_alloc(
-    64, SW_FAST_GROUP * plan->scratch_floats * sizeof(float));
+  fast->scratch = (float*)aligned_alloc(64, scratch_all * sizeof(float));
   if (!fast->weights || !fast->work || !fast->scratch) {
     return sw_error_set(err, SW_ERR_NO_MEMORY, "out of memory");
   }
   memset(fast->weights, 0, weights * sizeof(float));
   memset(fast->work, 0, (size_t)fast->streams * plan->work_floats * sizeof(float));
-  memset(fast->scratch, 0, SW_FAST_GROUP * plan->scratch_floats * sizeof(float));
+  memset(fast->scratch, 0, scratch_all * sizeof(float));
 
   float* next = fast->weights;
   for (uint32_t l = 0; l < model->num_layers; ++l) {
@@ -1011,6 +1030,13 @@ sw_cpu_two_chain_layers(const void* const context)
     count += fast->plan.layers[l].two_chains ? 1U : 0U;
   }
   return count;
+}
+
+bool
+sw_cpu_layer_major(const void* const context)
+{
+  const FastContext* const fast = (const FastContext*)context;
+  return !fast->reference && fast->plan.layer_major;
 }
 
 uint32_t

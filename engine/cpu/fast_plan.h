@@ -104,6 +104,18 @@ typedef struct {
   SwFastLayer* layers;
   size_t       work_floats;    /* per stream */
   size_t       scratch_floats; /* per stream, for the kernels */
+  /* An engine of one stream and several layers runs a chunk of up to
+     chunk_frames frames through each layer in turn, rather than each frame
+     through every layer, when a layer has two chains (set by
+     sw_fast_prepare_*): its blocks are then read on consecutive frames,
+     the last of one frame the first of the next, with no other layer's
+     weights between to push them out of L1. The same operations in the
+     same order per layer and frame, so the same results, bit for bit. Each
+     layer's outputs wait in chunk_frames rows of chunk_stride floats after
+     the kernels' scratch; chunk_frames is 0 in other engines. */
+  uint32_t     chunk_frames;
+  size_t       chunk_stride;
+  bool         layer_major;
 } SwFastPlan;
 
 /* Streams the kernels take in one call (at most). */
@@ -129,7 +141,8 @@ typedef struct {
 } SwFastStreams;
 
 /* Frames t0 .. frames - 1 of the streams through every layer, frame by
-   frame; `scratch` has SW_FAST_GROUP * plan->scratch_floats floats.
+   frame (or chunk by chunk, above); `scratch` has SW_FAST_GROUP *
+   plan->scratch_floats + plan->chunk_frames * plan->chunk_stride floats.
    Returns the first frame it did not finish (`frames` when every one is
    done). At such a frame t either some stream's input frame holds an Inf
    or NaN and no stream took frame t (*bad = 0), or every stream took it

@@ -766,8 +766,10 @@ passes_for(const SwFastLayer* const L)
 void
 KERNEL(sw_fast_prepare)(SwFastPlan* const plan)
 {
+  plan->layer_major = false;
   for (uint32_t l = 0; l < plan->num_layers; ++l) {
     plan->layers[l].passes = passes_for(&plan->layers[l]);
+    plan->layer_major |= plan->chunk_frames > 0 && plan->layers[l].two_chains;
   }
 }
 
@@ -939,12 +941,84 @@ run_single(const SwFastPlan* const plan, const SwFastStreams* const io,
   return frames;
 }
 
+/* The first of frames t .. end - 1 whose input holds an Inf or NaN (end
+   if none does). */
+static uint32_t
+finite_inputs_end(const float* const in, const size_t I, uint32_t t,
+                  const uint32_t end)
+{
+  while (t < end && sw_all_finite(in + t * I, I)) {
+    ++t;
+  }
+  return t;
+}
+
+/* sw_fast_run for a single stream, a chunk of frames through each layer in
+   turn (fast_plan.h): layer l takes frame u's input from row u of the
+   chunk (layer 0: from io->in), where it leaves its output (the last layer:
+   in io->out); copying the rows in order leaves the previous layer's last
+   output, its state, where it was. A layer whose state goes bad at frame u
+   ends the chunk there: the stream is reset at u, every layer's state with
+   it, so the earlier layers' frames beyond u do not count. */
+static uint32_t
+run_single_layer_major(const SwFastPlan* const plan,
+                       const SwFastStreams* const io, const uint32_t t0,
+                       const uint32_t frames, float* const scratch,
+                       uint32_t* const bad)
+{
+  const SwFastLayer* const layers = plan->layers;
+  const uint32_t           count  = plan->num_layers;
+  const size_t             I      = layers[0].in;
+  const size_t             O      = layers[count - 1U].units;
+  float* const             work   = io->work[0];
+  float* const             rows =
+    scratch + SW_FAST_GROUP * plan->scratch_floats;
+  for (uint32_t t = t0; t < frames;) {
+    const uint32_t most = frames - t < plan->chunk_frames
+                            ? frames - t
+                            : plan->chunk_frames;
+    uint32_t end = finite_inputs_end(io->in[0], I, t, t + most);
+    if (end == t) {
+      *bad = 0;
+      return t;
+    }
+    uint32_t chunk_bad = 0;
+    for (uint32_t l = 0; l < count; ++l) {
+      const SwFastLayer* const L    = &layers[l];
+      const bool               last = l + 1U == count;
+      for (uint32_t u = t; u < end; ++u) {
+        float* const row = rows + (u - t) * plan->chunk_stride;
+        copy_floats(work + L->in_at, l == 0 ? io->in[0] + u * I : row, L->in);
+        const uint32_t frame_bad = single_layer(
+          L, io->work, scratch, plan->scratch_floats, (u & 1U) != 0);
+        copy_floats(last ? io->out[0] + u * O : row, work + L->out_at,
+                    L->units);
+        if (frame_bad) {
+          chunk_bad = frame_bad;
+          end       = u + 1U;
+          break;
+        }
+      }
+    }
+    if (chunk_bad) {
+      *bad = chunk_bad;
+      return end - 1U;
+    }
+    t = end;
+  }
+  *bad = 0;
+  return frames;
+}
+
 uint32_t
 KERNEL(sw_fast_run)(const SwFastPlan* const plan,
                     const SwFastStreams* const io, const uint32_t t0,
                     const uint32_t frames, float* const scratch,
                     uint32_t* const bad)
 {
+  if (io->streams == 1 && plan->layer_major) {
+    return run_single_layer_major(plan, io, t0, frames, scratch, bad);
+  }
   if (io->streams == 1) {
     return run_single(plan, io, t0, frames, scratch, bad);
   }

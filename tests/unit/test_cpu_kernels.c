@@ -11,6 +11,9 @@
     Dense heads, knob inputs, Keras 2 hard_sigmoid, and 1 to 5 streams
     (one at a time for weights that stay in L1, else in groups through
     one pass over the weights, checked to be so);
+  - one stream through layers in two chains goes a chunk of frames a layer
+    at a time where those run (checked), bit for bit as frame by frame,
+    and a state that goes bad mid-chunk resets the stream at that frame;
   - the compact mode (half-precision weights) runs where the set converts
     halves, within 1e-3 of cpu-ref, and is refused with the reason elsewhere;
   - the bfloat16 compact mode runs on every set, within 1e-5 of cpu-ref run
@@ -210,10 +213,12 @@ build(const SwLayerSpec* layers, uint32_t n, uint32_t inputs, uint64_t seed)
   return m;
 }
 
-/* Streams the last compared "cpu" context handed its kernels at once, and
-   its layers whose recurrent sums ran in two chains. */
+/* Streams the last compared "cpu" context handed its kernels at once, its
+   layers whose recurrent sums ran in two chains, and whether it ran a chunk
+   of frames through each layer in turn. */
 static uint32_t streams_per_call;
 static uint32_t two_chain_layers;
+static bool     layer_major;
 
 /* The largest |cpu - cpu-ref| over `steps` frames of every stream, the cpu
    backend forced to kernel set `forced` ("" : its choice) and, with a
@@ -242,6 +247,7 @@ compare_mode(const SwModel* model, const SwModel* ref_model, uint32_t streams,
   *ran             = sw_cpu_kernels_name(fast);
   streams_per_call = sw_cpu_streams_per_call(fast);
   two_chain_layers = sw_cpu_two_chain_layers(fast);
+  layer_major      = sw_cpu_layer_major(fast);
   const uint32_t I = model->input_width, O = model->output_width, B = 256;
   float* const   in  = (float*)malloc((size_t)streams * B * I * sizeof(float));
   float* const   a   = (float*)malloc((size_t)streams * B * O * sizeof(float));
@@ -386,6 +392,137 @@ check_bf16(const KernelSet* set, const SwLayerSpec* layers, size_t n,
   sw_model_free(rounded);
 }
 
+/* A "cpu" context of one stream forced to kernel set `set`. */
+static void*
+one_stream(const SwModel* model, const char* set)
+{
+  setenv("STATEWAVE_CPU_KERNELS", set, 1);
+  void*   fast = NULL;
+  SwError err;
+  if (sw_cpu_backend.create(model, 1, 256, &fast, &err)) {
+    fprintf(stderr, "create: %s\n", err.message);
+    exit(1);
+  }
+  return fast;
+}
+
+/* One stream run a chunk of frames through each layer in turn gives what
+   it gives frame by frame, bit for bit: the same frames in calls of 256
+   and in calls of 1 (each call's frames are its chunks, so calls of one
+   frame go frame by frame) to 100 frames, outputs and every layer's state
+   compared. */
+static void
+check_call_sizes(const KernelSet* set, const SwModel* model, const char* what)
+{
+  enum { FRAMES = 3000 };
+  static const uint32_t sizes[] = {1, 2, 3, 15, 16, 17, 31, 100};
+  void* const whole = one_stream(model, set->name);
+  void* const parts = one_stream(model, set->name);
+  const bool  chunked = sw_cpu_layer_major(whole);
+  CHECK(chunked == (set->lanes >= 8),
+        "%s on %s: layer by layer %d, expected it where vectors have 8 "
+        "lanes or more", what, set->name, (int)chunked);
+  static float in[FRAMES], a[FRAMES], b[FRAMES];
+  for (uint32_t t = 0; t < FRAMES; ++t) {
+    in[t] = 0.6f * sinf(0.021f * (float)t) + 0.2f * sinf(1.3f * (float)t);
+  }
+  uint64_t resets = 0;
+  for (uint32_t t = 0; t < FRAMES; t += 256) {
+    const uint32_t n = FRAMES - t < 256 ? FRAMES - t : 256;
+    sw_cpu_backend.process(whole, in + t, a + t, n, &resets);
+  }
+  for (uint32_t t = 0, k = 0; t < FRAMES; ++k) {
+    uint32_t n = sizes[k % (sizeof(sizes) / sizeof(sizes[0]))];
+    n          = FRAMES - t < n ? FRAMES - t : n;
+    sw_cpu_backend.process(parts, in + t, b + t, n, &resets);
+    t += n;
+  }
+  CHECK(memcmp(a, b, sizeof(a)) == 0,
+        "%s on %s: outputs differ between calls of 256 and of 1 to 100 "
+        "frames", what, set->name);
+  for (uint32_t l = 0; l < model->num_layers; ++l) {
+    const SwLayer* const layer = &model->layers[l];
+    if (layer->type != SW_LAYER_LSTM) {
+      continue;
+    }
+    float* const sa = (float*)malloc(2U * layer->units * sizeof(float));
+    float* const sb = (float*)malloc(2U * layer->units * sizeof(float));
+    sw_cpu_backend.get_state(whole, 0, l, sa);
+    sw_cpu_backend.get_state(parts, 0, l, sb);
+    CHECK(memcmp(sa, sb, 2U * layer->units * sizeof(float)) == 0,
+          "%s on %s: layer %u's state differs between call sizes", what,
+          set->name, l);
+    free(sa);
+    free(sb);
+  }
+  sw_cpu_backend.destroy(whole);
+  sw_cpu_backend.destroy(parts);
+}
+
+/* A layer whose state goes bad in the middle of a chunk: a relu SimpleRNN
+   of one unit (input weight 0, bias 1, recurrent weight 1e20) after an
+   LSTM 96 goes 1, 1e20, Inf, so every third frame resets the stream, the
+   LSTM's state too, though the LSTM has run on through the chunk by then.
+   Outputs 1, 1e20, 0 over and over, and the LSTM's state as in calls of one
+   frame. */
+static void
+check_bad_state_in_chunk(const KernelSet* set)
+{
+  enum { FRAMES = 100 };
+  static const float zeros96[96] = {0};
+  static const float one[1]      = {1.0f};
+  static const float huge[1]     = {1e20f};
+  static const float zero[1]     = {0.0f};
+  SwLayerSpec        layers[3]   = {sw_layer_spec(SW_LAYER_LSTM, 96),
+                                    sw_layer_spec(SW_LAYER_SIMPLE_RNN, 1),
+                                    sw_layer_spec(SW_LAYER_DENSE, 1)};
+  layers[1].activation           = SW_ACT_RELU;
+  layers[1].kernel               = zeros96;
+  layers[1].recurrent_kernel     = huge;
+  layers[1].bias                 = one;
+  layers[1].recurrent_bias       = zero;
+  layers[2].activation           = SW_ACT_LINEAR;
+  layers[2].kernel               = one;
+  layers[2].bias                 = zero;
+  SwModel* const model = build(layers, 3, 1, 5);
+  void* const    whole = one_stream(model, set->name);
+  void* const    parts = one_stream(model, set->name);
+  float          in[FRAMES], a[FRAMES], b[FRAMES];
+  for (uint32_t t = 0; t < FRAMES; ++t) {
+    in[t] = 0.5f * sinf(0.1f * (float)t);
+  }
+  uint64_t resets_whole = 0, resets_parts = 0;
+  sw_cpu_backend.process(whole, in, a, FRAMES, &resets_whole);
+  for (uint32_t t = 0; t < FRAMES; ++t) {
+    sw_cpu_backend.process(parts, in + t, b + t, 1, &resets_parts);
+  }
+  for (uint32_t t = 0; t < FRAMES; ++t) {
+    const float expected = t % 3U == 0 ? 1.0f : t % 3U == 1 ? 1e20f : 0.0f;
+    if (a[t] != expected) {
+      CHECK(a[t] == expected, "bad state in a chunk on %s: frame %u gave "
+            "%g, expected %g", set->name, t, (double)a[t],
+            (double)expected);
+      break;
+    }
+  }
+  CHECK(resets_whole == FRAMES / 3 && resets_parts == FRAMES / 3,
+        "bad state in a chunk on %s: %llu and %llu resets, expected %d",
+        set->name, (unsigned long long)resets_whole,
+        (unsigned long long)resets_parts, FRAMES / 3);
+  float sa[192], sb[192];
+  sw_cpu_backend.get_state(whole, 0, 0, sa);
+  sw_cpu_backend.get_state(parts, 0, 0, sb);
+  CHECK(memcmp(a, b, sizeof(a)) == 0 && memcmp(sa, sb, sizeof(sa)) == 0,
+        "bad state in a chunk on %s: outputs or the LSTM's state differ "
+        "from calls of one frame", set->name);
+  printf("# %-8s bad state mid-chunk: %llu resets, %s\n", set->name,
+         (unsigned long long)resets_whole,
+         sw_cpu_layer_major(whole) ? "layer by layer" : "frame by frame");
+  sw_cpu_backend.destroy(whole);
+  sw_cpu_backend.destroy(parts);
+  sw_model_free(model);
+}
+
 int
 main(void)
 {
@@ -428,6 +565,11 @@ main(void)
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec lstm81[2] = {sw_layer_spec(SW_LAYER_LSTM, 81),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
+  /* Two such layers: one stream goes through them a chunk of frames a
+     layer at a time (fast_plan.h). */
+  SwLayerSpec deep[3]   = {sw_layer_spec(SW_LAYER_LSTM, 96),
+                           sw_layer_spec(SW_LAYER_LSTM, 48),
+                           sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec gru80[2]  = {sw_layer_spec(SW_LAYER_GRU, 80),
                            sw_layer_spec(SW_LAYER_DENSE, 1)};
   SwLayerSpec lstm48[2] = {sw_layer_spec(SW_LAYER_LSTM, 48),
@@ -461,6 +603,7 @@ main(void)
     {"LSTM 56", lstm56, 2, 1, 1, 20000, false},
     {"LSTM 96", lstm96, 2, 1, 1, 20000, false},
     {"LSTM 81 (odd)", lstm81, 2, 1, 1, 20000, false},
+    {"LSTM 96 + LSTM 48 + Dense", deep, 3, 1, 1, 20000, false},
     {"LSTM 96, 2 streams", lstm96, 2, 1, 2, 20000, true},
     {"GRU 80 (reset after)", gru80, 2, 1, 1, 20000, false},
     {"LSTM 32, 2 streams (one at a time)", lstm32, 2, 1, 2, 20000, false},
@@ -494,15 +637,23 @@ main(void)
             "%s on %s: %u streams per kernel call", cases[c].name,
             sets[k].name, streams_per_call);
       /* One stream of an LSTM whose weights come from L2 (over 64 KB)
-         sums in two chains where vectors are 8 lanes or more; a stream
-         among several never does. */
-      const bool two_chains = cases[c].streams == 1 &&
-                              (cases[c].layers == lstm96 ||
-                               cases[c].layers == lstm81) &&
-                              sets[k].lanes >= 8;
-      CHECK(two_chain_layers == (two_chains ? 1U : 0U),
-            "%s on %s: %u layers in two chains", cases[c].name, sets[k].name,
-            two_chain_layers);
+         sums in two chains where vectors are 8 lanes or more, and goes
+         through the layers a chunk of frames at a time; a stream among
+         several never does. */
+      const bool     wide   = cases[c].streams == 1 && sets[k].lanes >= 8;
+      const uint32_t chains = !wide                      ? 0U
+                              : cases[c].layers == deep ? 2U
+                              : cases[c].layers == lstm96 ||
+                                  cases[c].layers == lstm81
+                                ? 1U
+                                : 0U;
+      CHECK(two_chain_layers == chains && layer_major == (chains > 0U),
+            "%s on %s: %u layers in two chains (expected %u), layer by "
+            "layer %d", cases[c].name, sets[k].name, two_chain_layers,
+            chains, (int)layer_major);
+      if (cases[c].layers == deep) {
+        check_call_sizes(&sets[k], model, cases[c].name);
+      }
       sw_model_free(model);
     }
   }
@@ -514,6 +665,7 @@ main(void)
                             sw_layer_spec(SW_LAYER_DENSE, 2)};
   for (size_t k = 0; k < count; ++k) {
     if (sets[k].supported) {
+      check_bad_state_in_chunk(&sets[k]);
       check_compact(&sets[k], lstm40, 2, "LSTM 40", 1);
       check_compact(&sets[k], gru40, 2, "GRU 40 (reset after)", 3);
       check_compact(&sets[k], lstm128, 2, "LSTM 128, 2 streams", 2);
