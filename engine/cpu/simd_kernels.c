@@ -814,14 +814,18 @@ usual_tile_inline(const bool lstm, const SwFastLayer* const L, Pass* const p,
 /* An LSTM or reset-after GRU layer (usual activations, float weights) for
    one stream, as its pass function would run it but with every tile inline:
    the calls and their set-up measured 2-5 % of a small model's time on a
-   Zen 3 (LSTM-16 85.3 -> 81.4 ns a sample, LSTM-40 265.6 -> 259.5). */
+   Zen 3 (LSTM-16 85.3 -> 81.4 ns a sample, LSTM-40 265.6 -> 259.5). x: the
+   layer's input where it is not in the work area. */
 SW_INLINE uint32_t
 usual_layer_inline(const bool lstm, const SwFastLayer* const L,
                    float* const* const work, float* const scratch,
-                   const size_t scratch_floats)
+                   const size_t scratch_floats, const float* const x)
 {
   Pass p;
   start_pass(&p, L, work, 1, scratch, scratch_floats);
+  if (x) {
+    p.x[0] = x;
+  }
   const SwFastTiling* const tiling = &L->tiling[0][0];
   uint32_t                  b      = 0;
   for (uint32_t i = 0; i < tiling->count; ++i) {
@@ -842,10 +846,13 @@ usual_layer_inline(const bool lstm, const SwFastLayer* const L,
 SW_INLINE uint32_t
 two_chain_layer(const SwFastLayer* const L, float* const* const work,
                 float* const scratch, const size_t scratch_floats,
-                const bool backwards)
+                const bool backwards, const float* const x)
 {
   Pass p;
   start_pass(&p, L, work, 1, scratch, scratch_floats);
+  if (x) {
+    p.x[0] = x;
+  }
   const uint32_t n = L->blocks;
   for (uint32_t i = 0; i < n; ++i) {
     p.out[0] = i + 1U == n ? p.h[0] : p.tmp[0];
@@ -854,34 +861,6 @@ two_chain_layer(const SwFastLayer* const L, float* const* const work,
   return backwards ? finish_pass_from(L, &p, 1, true, SW_VL, L->padded)
                    : finish_pass(L, &p, 1, true, (n - 1U) * SW_VL);
 }
-
-/* Layer L of one stream (frame t, odd_frame: t odd): a two-chain LSTM
-   layer's own way, inline for the usual kinds (LSTM, reset-after GRU, a
-   Dense head of dot products), else through its pass function. */
-SW_INLINE uint32_t
-single_layer(const SwFastLayer* const L, float* const* const work,
-             float* const scratch, const size_t scratch_floats,
-             const bool odd_frame)
-{
-  if (L->two_chains) {
-    return two_chain_layer(L, work, scratch, scratch_floats, odd_frame);
-  }
-  if (L->passes == lstm_usual_passes) {
-    return usual_layer_inline(true, L, work, scratch, scratch_floats);
-  }
-  if (L->passes == gru_after_usual_passes) {
-    return usual_layer_inline(false, L, work, scratch, scratch_floats);
-  }
-  if (L->passes == dense_passes && L->dot) {
-    Pass p;
-    start_pass(&p, L, work, 1, scratch, scratch_floats);
-    dense_dot(L, &p, 1);
-    return 0;
-  }
-  return L->passes[0](L, work, scratch, scratch_floats);
-}
-
-/* ---- Frames. --------------------------------------------------------- */
 
 /* n floats from `from` to `to`: usually one (mono audio), which gets a
    path of its own (the general loop is vectorized, with checks a single
@@ -897,6 +876,50 @@ copy_floats(float* const to, const float* const from, const size_t n)
     to[i] = from[i];
   }
 }
+
+/* Layer L of one stream (frame t, odd_frame: t odd): a two-chain LSTM
+   layer's own way, inline for the usual kinds (LSTM, reset-after GRU, a
+   Dense head of dot products), else through its pass function. x: its
+   input where that is not in the work area (NULL: it is); y: where its
+   output goes besides (NULL: nowhere). Recurrent layers inline read x
+   where it is, and a Dense head of dot products writes straight to y: a
+   float stored in the work area and loaded back for the output cost a
+   one-stream LSTM-16 ~8 % on a Zen 4 (such a reload waits on its store). */
+SW_INLINE uint32_t
+single_layer(const SwFastLayer* const L, float* const* const work,
+             float* const scratch, const size_t scratch_floats,
+             const bool odd_frame, const float* const x, float* const y)
+{
+  float* const out = work[0] + L->out_at;
+  uint32_t     bad;
+  if (L->two_chains) {
+    bad = two_chain_layer(L, work, scratch, scratch_floats, odd_frame, x);
+  } else if (L->passes == lstm_usual_passes) {
+    bad = usual_layer_inline(true, L, work, scratch, scratch_floats, x);
+  } else if (L->passes == gru_after_usual_passes) {
+    bad = usual_layer_inline(false, L, work, scratch, scratch_floats, x);
+  } else {
+    if (x) {
+      copy_floats(work[0] + L->in_at, x, L->in);
+    }
+    if (L->passes == dense_passes && L->dot) {
+      Pass p;
+      start_pass(&p, L, work, 1, scratch, scratch_floats);
+      if (y) {
+        p.h[0] = y;
+      }
+      dense_dot(L, &p, 1);
+      return 0;
+    }
+    bad = L->passes[0](L, work, scratch, scratch_floats);
+  }
+  if (y) {
+    copy_floats(y, out, L->units);
+  }
+  return bad;
+}
+
+/* ---- Frames. --------------------------------------------------------- */
 
 /* Copies the input frame x (n floats) to `to`; returns whether none of
    them is Inf or NaN. */
@@ -918,20 +941,18 @@ run_single(const SwFastPlan* const plan, const SwFastStreams* const io,
   const uint32_t           count  = plan->num_layers;
   const size_t             I      = layers[0].in;
   const size_t             O      = layers[count - 1U].units;
-  float* const             in     = io->work[0] + layers[0].in_at;
-  const float* const       y      = io->work[0] + layers[count - 1U].out_at;
   for (uint32_t t = t0; t < frames; ++t) {
-    if (!take_input(in, io->in[0] + t * I, I)) {
+    const float* const x = io->in[0] + t * I;
+    if (!sw_all_finite(x, I)) {
       *bad = 0;
       return t;
     }
     uint32_t frame_bad = 0;
     for (uint32_t l = 0; l < count; ++l) {
-      frame_bad |=
-        single_layer(&layers[l], io->work, scratch, plan->scratch_floats,
-                     (t & 1U) != 0);
+      frame_bad |= single_layer(
+        &layers[l], io->work, scratch, plan->scratch_floats, (t & 1U) != 0,
+        l == 0 ? x : NULL, l + 1U == count ? io->out[0] + t * O : NULL);
     }
-    copy_floats(io->out[0] + t * O, y, O);
     if (frame_bad) {
       *bad = frame_bad;
       return t;
@@ -956,8 +977,7 @@ finite_inputs_end(const float* const in, const size_t I, uint32_t t,
 /* sw_fast_run for a single stream, a chunk of frames through each layer in
    turn (fast_plan.h): layer l takes frame u's input from row u of the
    chunk (layer 0: from io->in), where it leaves its output (the last layer:
-   in io->out); copying the rows in order leaves the previous layer's last
-   output, its state, where it was. A layer whose state goes bad at frame u
+   in io->out). A layer whose state goes bad at frame u
    ends the chunk there: the stream is reset at u, every layer's state with
    it, so the earlier layers' frames beyond u do not count. */
 static uint32_t
@@ -970,7 +990,6 @@ run_single_layer_major(const SwFastPlan* const plan,
   const uint32_t           count  = plan->num_layers;
   const size_t             I      = layers[0].in;
   const size_t             O      = layers[count - 1U].units;
-  float* const             work   = io->work[0];
   float* const             rows =
     scratch + SW_FAST_GROUP * plan->scratch_floats;
   for (uint32_t t = t0; t < frames;) {
@@ -987,12 +1006,10 @@ run_single_layer_major(const SwFastPlan* const plan,
       const SwFastLayer* const L    = &layers[l];
       const bool               last = l + 1U == count;
       for (uint32_t u = t; u < end; ++u) {
-        float* const row = rows + (u - t) * plan->chunk_stride;
-        copy_floats(work + L->in_at, l == 0 ? io->in[0] + u * I : row, L->in);
+        float* const   row       = rows + (u - t) * plan->chunk_stride;
         const uint32_t frame_bad = single_layer(
-          L, io->work, scratch, plan->scratch_floats, (u & 1U) != 0);
-        copy_floats(last ? io->out[0] + u * O : row, work + L->out_at,
-                    L->units);
+          L, io->work, scratch, plan->scratch_floats, (u & 1U) != 0,
+          l == 0 ? io->in[0] + u * I : row, last ? io->out[0] + u * O : row);
         if (frame_bad) {
           chunk_bad = frame_bad;
           end       = u + 1U;

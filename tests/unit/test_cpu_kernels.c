@@ -582,6 +582,11 @@ main(void)
                               sw_layer_spec(SW_LAYER_DENSE, 8),
                               sw_layer_spec(SW_LAYER_DENSE, 1)};
   big_stack[2].activation = SW_ACT_TANH;
+  /* A head of dot products first (it reads its input padded, from the
+     work area) and a recurrent layer last (its h is the output). */
+  SwLayerSpec dense_first[2] = {sw_layer_spec(SW_LAYER_DENSE, 4),
+                                sw_layer_spec(SW_LAYER_LSTM, 16)};
+  dense_first[0].activation  = SW_ACT_TANH;
 
   struct {
     const char*        name;
@@ -600,6 +605,7 @@ main(void)
     {"LSTM 96", lstm96, 2, 1, 1, 20000, false},
     {"LSTM 81 (odd)", lstm81, 2, 1, 1, 20000, false},
     {"LSTM 96 + LSTM 48 + Dense", deep, 3, 1, 1, 20000, false},
+    {"Dense 4 tanh + LSTM 16, 3 inputs", dense_first, 2, 3, 1, 20000, false},
     {"LSTM 96, 2 streams", lstm96, 2, 1, 2, 20000, true},
     {"GRU 80 (reset after)", gru80, 2, 1, 1, 20000, false},
     {"LSTM 32, 2 streams (one at a time)", lstm32, 2, 1, 2, 20000, false},
