@@ -811,6 +811,19 @@ usual_tile_inline(const bool lstm, const SwFastLayer* const L, Pass* const p,
   }
 }
 
+/* start_pass for one stream, its input at x where x is not NULL (then
+   not in the work area). */
+SW_INLINE void
+start_single_pass(Pass* const p, const SwFastLayer* const L,
+                  float* const* const work, float* const scratch,
+                  const size_t scratch_floats, const float* const x)
+{
+  start_pass(p, L, work, 1, scratch, scratch_floats);
+  if (x) {
+    p->x[0] = x;
+  }
+}
+
 /* An LSTM or reset-after GRU layer (usual activations, float weights) for
    one stream, as its pass function would run it but with every tile inline:
    the calls and their set-up measured 2-5 % of a small model's time on a
@@ -822,10 +835,7 @@ usual_layer_inline(const bool lstm, const SwFastLayer* const L,
                    const size_t scratch_floats, const float* const x)
 {
   Pass p;
-  start_pass(&p, L, work, 1, scratch, scratch_floats);
-  if (x) {
-    p.x[0] = x;
-  }
+  start_single_pass(&p, L, work, scratch, scratch_floats, x);
   const SwFastTiling* const tiling = &L->tiling[0][0];
   uint32_t                  b      = 0;
   for (uint32_t i = 0; i < tiling->count; ++i) {
@@ -849,10 +859,7 @@ two_chain_layer(const SwFastLayer* const L, float* const* const work,
                 const bool backwards, const float* const x)
 {
   Pass p;
-  start_pass(&p, L, work, 1, scratch, scratch_floats);
-  if (x) {
-    p.x[0] = x;
-  }
+  start_single_pass(&p, L, work, scratch, scratch_floats, x);
   const uint32_t n = L->blocks;
   for (uint32_t i = 0; i < n; ++i) {
     p.out[0] = i + 1U == n ? p.h[0] : p.tmp[0];
@@ -881,8 +888,8 @@ copy_floats(float* const to, const float* const from, const size_t n)
    layer's own way, inline for the usual kinds (LSTM, reset-after GRU, a
    Dense head of dot products), else through its pass function. x: its
    input where that is not in the work area (NULL: it is); y: where its
-   output goes besides (NULL: nowhere). Recurrent layers inline read x
-   where it is, and a Dense head of dot products writes straight to y: a
+   output goes as well (NULL: the work area only). Recurrent layers inline
+   read x where it is, and a Dense head of dot products writes to y alone: a
    float stored in the work area and loaded back for the output cost a
    one-stream LSTM-16 ~8 % on a Zen 4 (such a reload waits on its store). */
 SW_INLINE uint32_t
