@@ -232,11 +232,10 @@ start(vf* const acc, const float* const bias, const int S, const int n)
 /* The new cell and h of the T blocks of a tile from their gates' sums
    acc[s][t][i f g o]. */
 SW_INLINE void
-lstm_update(const SwFastLayer* const L, Pass* const p, const int S,
-            const int T, const uint32_t b0, const vf* const acc,
-            const SwActivation ract, const SwActivation act)
+lstm_update(Pass* const p, const int S, const int T, const uint32_t b0,
+            const vf* const acc, const SwActivation ract,
+            const SwActivation act)
 {
-  (void)L;
   const int n = 4 * T;
   UNROLL for (int s = 0; s < S; ++s)
   {
@@ -269,7 +268,7 @@ lstm_tile(const SwFastLayer* const L, Pass* const p, const int S, const int T,
              p->x, S, T, 4, wf);
   accumulate(acc, block_h(L, b0, 4, wf), (size_t)L->units * 4U * SW_VL,
              L->units, (const float* const*)p->h, S, T, 4, wf);
-  lstm_update(L, p, S, T, b0, acc, ract, act);
+  lstm_update(p, S, T, b0, acc, ract, act);
 }
 
 /* One stream's block b of a two-chain layer (fast_plan.h): the recurrent
@@ -311,7 +310,7 @@ lstm_two_chain_tile(const SwFastLayer* const L, Pass* const p,
   {
     acc[g] = acc[g] + odd[g];
   }
-  lstm_update(L, p, 1, 1, b, acc, SW_ACT_SIGMOID, SW_ACT_TANH);
+  lstm_update(p, 1, 1, b, acc, SW_ACT_SIGMOID, SW_ACT_TANH);
 }
 
 /* The usual activations get code of their own; others choose per vector.
